@@ -1,0 +1,296 @@
+"""Exact token counts: :class:`Tokenizer`, :func:`encoding_for`, :func:`count`.
+
+A thin wrapper over tiktoken that keeps its ids, counts user text that looks like a special token
+(``<|endoftext|>``) as plain text, uses both cores for large batches, and never crashes where
+tiktoken panics (o200k_base on about a million spaces): such input is counted piece by piece,
+with the same ids.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import regex
+import tiktoken
+
+from tokenomy.encodings import encoding_names, load_encoding
+from tokenomy.errors import UnsupportedModelError
+from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
+
+AllowedSpecial = Literal["all"] | Collection[str]
+
+# A whitespace run this long may overflow tiktoken's regex engine (it panics from about 1,000,000
+# characters on o200k_base). Runs of 2 * _RUN_STEP characters or more are always detected by
+# sampling every _RUN_STEP-th character, so the check costs O(n / _RUN_STEP).
+_RUN_STEP = 32_768
+# pieces longer than this are encoded on their own, without the regex engine
+_LONG_PIECE = 8_192
+# in the piece-by-piece path, plain runs of text are encoded in segments of about this size
+_SEGMENT = 1 << 20
+# count_batch goes parallel from this many characters in total
+_PARALLEL_CHARS = 200_000
+
+
+def _without_surrogates(text: str) -> str:
+    # tiktoken's own treatment of lone surrogates: each becomes U+FFFD
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _has_long_whitespace_run(text: str) -> bool:
+    step = _RUN_STEP
+    previous = text[0].isspace()
+    for i in range(step, len(text), step):
+        current = text[i].isspace()
+        if current and previous and text[i - step : i + 1].isspace():
+            return True
+        previous = current
+    return False
+
+
+class Tokenizer:
+    """One tiktoken encoding with exact, crash-free counting.
+
+    >>> tok = encoding_for("cl100k_base")
+    >>> tok.count("tiktoken is great!"), tok.encode("tiktoken is great!")
+    (6, [83, 1609, 5963, 374, 2294, 0])
+    >>> tok.count("<|endoftext|>")  # user text, never a control token
+    7
+    """
+
+    __slots__ = ("_core", "_encoding", "_lock", "_pieces", "name")
+
+    def __init__(self, encoding: tiktoken.Encoding) -> None:
+        self.name: str = encoding.name
+        self._encoding = encoding
+        self._core = encoding._core_bpe  # skips a Python frame per call on the hot path
+        self._pieces: regex.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Tokenizer {self.name}>"
+
+    @property
+    def encoding(self) -> tiktoken.Encoding:
+        """The underlying tiktoken ``Encoding``."""
+        return self._encoding
+
+    @property
+    def n_vocab(self) -> int:
+        """Number of token ids, special tokens included."""
+        return int(self._encoding.n_vocab)
+
+    def count(self, text: str) -> int:
+        """Exact number of tokens in ``text``; special-token look-alikes count as text."""
+        if len(text) < 2 * _RUN_STEP:
+            try:
+                return len(self._core.encode_ordinary(text))
+            except UnicodeEncodeError:
+                return len(self._core.encode_ordinary(_without_surrogates(text)))
+            except TypeError:
+                raise TypeError(f"text must be a str, not {type(text).__name__}") from None
+        return len(self._encode_long(text))
+
+    def encode(self, text: str, *, allowed_special: AllowedSpecial = ()) -> list[int]:
+        """Token ids of ``text``, as tiktoken gives them.
+
+        Special tokens are plain text unless named in ``allowed_special`` (or ``"all"``).
+
+        >>> encoding_for("cl100k_base").encode("<|endoftext|>", allowed_special="all")
+        [100257]
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if allowed_special:
+            return self._encode_with_special(text, allowed_special)
+        if len(text) < 2 * _RUN_STEP:
+            try:
+                return self._core.encode_ordinary(text)  # type: ignore[no-any-return]
+            except UnicodeEncodeError:
+                return self._core.encode_ordinary(_without_surrogates(text))  # type: ignore[no-any-return]
+        return self._encode_long(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken)."""
+        return self._encoding.decode(list(ids))
+
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """Raw bytes of ``ids``."""
+        return self._encoding.decode_bytes(list(ids))
+
+    def count_batch(self, texts: Iterable[str]) -> list[int]:
+        """Counts of ``texts`` in order; large batches use every core.
+
+        >>> encoding_for("o200k_base").count_batch(["hello world", "", "tiktoken is great!"])
+        [2, 0, 6]
+        """
+        items = texts if isinstance(texts, list) else list(texts)
+        workers = os.cpu_count() or 1
+        if workers < 2 or len(items) < 2 or sum(map(len, items)) < _PARALLEL_CHARS:
+            count = self.count
+            return [count(t) for t in items]
+        # contiguous slices, one per worker: tiktoken releases the GIL while it encodes
+        size = -(-len(items) // workers)
+        slices = [items[i : i + size] for i in range(0, len(items), size)]
+        results = _pool().map(self._count_slice, slices)
+        return [n for part in results for n in part]
+
+    def _count_slice(self, texts: list[str]) -> list[int]:
+        count = self.count
+        return [count(t) for t in texts]
+
+    # ---- long and hostile input ---------------------------------------------------------------
+
+    def _encode_long(self, text: str) -> list[int]:
+        if not _has_long_whitespace_run(text):
+            try:
+                return self._encoding.encode_ordinary(text)
+            except BaseException as error:  # a Rust panic derives from BaseException only
+                if type(error).__name__ != "PanicException":
+                    raise
+        return self._encode_by_pieces(text)
+
+    def _piece_pattern(self) -> regex.Pattern[str]:
+        if self._pieces is None:
+            with self._lock:
+                if self._pieces is None:
+                    self._pieces = regex.compile(self._encoding._pat_str)
+        return self._pieces
+
+    def _encode_by_pieces(self, text: str) -> list[int]:
+        """Encode without handing tiktoken's regex engine any long whitespace run.
+
+        The text is split into tiktoken's own pieces (with the ``regex`` module). Plain stretches
+        are encoded in segments that end where a piece ends after a non-whitespace character:
+        there, encoding the two sides separately gives the same pieces (see ``tests/
+        test_tokenizer.py``). Long pieces are BPE-encoded on their own.
+        """
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _without_surrogates(text)
+        encode_plain = self._encoding.encode_ordinary
+        encode_piece = self._encoding._encode_single_piece
+        ids: list[int] = []
+        start = safe = 0  # text[:start] is encoded; text[start:safe] may be encoded alone
+        pending: list[tuple[int, int]] = []  # pieces after `safe`
+        for match in self._piece_pattern().finditer(text):
+            s, e = match.span()
+            if e - s > _LONG_PIECE:
+                ids += encode_plain(text[start:safe])
+                for a, b in pending:
+                    ids += encode_piece(text[a:b].encode("utf-8"))
+                ids += encode_piece(text[s:e].encode("utf-8"))
+                start = safe = e
+                pending = []
+            elif not text[e - 1].isspace():
+                safe, pending = e, []
+                if safe - start > _SEGMENT:
+                    ids += encode_plain(text[start:safe])
+                    start = safe
+            else:
+                pending.append((s, e))
+        ids += encode_plain(text[start:])
+        return ids
+
+    def _encode_with_special(self, text: str, allowed: AllowedSpecial) -> list[int]:
+        names = self._encoding.special_tokens_set if allowed == "all" else set(allowed)
+        unknown = set(names) - self._encoding.special_tokens_set
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} are not special tokens of {self.name}")
+        if not names:
+            return self.encode(text)
+        ids: list[int] = []
+        splitter = regex.compile(
+            "|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True))
+        )
+        last = 0
+        for match in splitter.finditer(text):
+            ids += self.encode(text[last : match.start()])
+            ids.append(self._encoding.encode_single_token(match.group()))
+            last = match.end()
+        ids += self.encode(text[last:])
+        return ids
+
+
+_pool_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _pool_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="tokenomy")
+    return _executor
+
+
+_tokenizers: dict[str, Tokenizer] = {}
+_by_encoding: dict[str, Tokenizer] = {}
+_tok_lock = threading.Lock()
+
+
+def _clear_model_cache() -> None:
+    _tokenizers.clear()
+
+
+on_registry_change(_clear_model_cache)
+
+
+def _tokenizer_for_encoding(name: str) -> Tokenizer:
+    tok = _by_encoding.get(name)
+    if tok is None:
+        encoding = load_encoding(name)
+        with _tok_lock:
+            tok = _by_encoding.setdefault(name, Tokenizer(encoding))
+    return tok
+
+
+def encoding_for(model_or_encoding: str) -> Tokenizer:
+    """The :class:`Tokenizer` for a model name (as of today) or an encoding name; cached.
+
+    >>> encoding_for("gpt-4o").name, encoding_for("gpt-4").name, encoding_for("p50k_base").name
+    ('o200k_base', 'cl100k_base', 'p50k_base')
+    """
+    tok = _tokenizers.get(model_or_encoding)
+    if tok is not None:
+        return tok
+    if not isinstance(model_or_encoding, str):
+        raise TypeError(f"model must be a str, not {type(model_or_encoding).__name__}")
+    if model_or_encoding in encoding_names():
+        tok = _tokenizer_for_encoding(model_or_encoding)
+    else:
+        from datetime import date
+
+        info = _lookup(model_or_encoding, date.today())
+        warn_if_retired(info)
+        if info.encoding is None:
+            raise UnsupportedModelError(
+                model_or_encoding,
+                f"a {info.kind} model has no text tokenizer in the registry; it is billed by "
+                "image, character or minute. Use a text model, or register_model(..., "
+                "encoding=...) if you know its tokenizer.",
+            )
+        tok = _tokenizer_for_encoding(info.encoding)
+    _tokenizers[model_or_encoding] = tok
+    return tok
+
+
+def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial = ()) -> int:
+    """Return how many tokens ``model`` reads in ``text``; ``<|endoftext|>`` is plain text here.
+
+    >>> count("hello world", model="gpt-4o")
+    2
+    >>> count("<|endoftext|>", model="gpt-4o")
+    7
+    >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
+    1
+    """
+    tok = _tokenizers.get(model) or encoding_for(model)
+    if allowed_special:
+        return len(tok.encode(text, allowed_special=allowed_special))
+    return tok.count(text)

@@ -1,0 +1,81 @@
+"""Shared fixtures: tiktoken itself as the reference, and the real-text corpus.
+
+With TOKENOMY_ENCODINGS_DIR set (CI), tiktoken is fed the same files through its own cache
+mechanism, so the reference is tiktoken's own loader and hash check, not ours. Without it (a
+user's machine), tiktoken downloads as usual. Corpus tests skip with a reason when
+TOKENOMY_CORPUS_DIR is unset and fail when it is set but a file is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import tiktoken
+
+ENCODINGS_DIR = os.environ.get("TOKENOMY_ENCODINGS_DIR")
+CORPUS_DIR = os.environ.get("TOKENOMY_CORPUS_DIR")
+CORPUS_FILES = ("austen.txt", "pydocs.rst.txt", "stdlib_code.txt", "multilingual.txt")
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+ENCODING_SPECS = tomllib.loads((_DATA / "encodings.toml").read_text("utf-8"))["encodings"]
+ENCODING_NAMES = tuple(ENCODING_SPECS)
+
+
+def _prime_tiktoken_cache() -> None:
+    if not ENCODINGS_DIR:
+        return
+    cache = Path(tempfile.mkdtemp(prefix="tokenomy-tiktoken-cache-"))
+    for spec in ENCODING_SPECS.values():
+        for entry in spec["files"]:
+            source = Path(ENCODINGS_DIR) / entry["name"]
+            key = hashlib.sha1(entry["url"].encode()).hexdigest()
+            if source.is_file() and not (cache / key).exists():
+                (cache / key).symlink_to(source)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+_prime_tiktoken_cache()
+
+
+def tiktoken_enc(name: str) -> tiktoken.Encoding:
+    """tiktoken's own Encoding for ``name``: the reference every count is checked against."""
+    return tiktoken.get_encoding(name)
+
+
+@pytest.fixture(scope="session")
+def reference() -> Callable[[str], tiktoken.Encoding]:
+    return tiktoken_enc
+
+
+def corpus_path(name: str) -> Path:
+    if not CORPUS_DIR:
+        pytest.skip("TOKENOMY_CORPUS_DIR is not set: corpus tests need the shared real-text corpus")
+    path = Path(CORPUS_DIR) / name
+    if not path.is_file():
+        pytest.fail(f"TOKENOMY_CORPUS_DIR is set but {path} is missing")
+    return path
+
+
+_corpus_cache: dict[str, str] = {}
+
+
+def corpus_text(name: str) -> str:
+    if name not in _corpus_cache:
+        _corpus_cache[name] = corpus_path(name).read_text(encoding="utf-8")
+    return _corpus_cache[name]
+
+
+@pytest.fixture(params=CORPUS_FILES)
+def corpus_file(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,182 @@
+"""Registry data and name resolution: invariants, aliases by date, fine-tunes, prefixes, errors."""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import tiktoken
+
+import tokenomy
+from tokenomy import registry
+from tokenomy._data import table
+from tokenomy.errors import RegistryError, UnknownModelError
+
+REFERENCE_CSV = (
+    Path(os.environ.get("TOKENOMY_CORPUS_DIR", "/nonexistent")).parent
+    / "reference"
+    / "openai-models.csv"
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry() -> object:
+    yield
+    registry._reset_for_tests()
+
+
+def _all() -> list[tokenomy.ModelInfo]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tokenomy.models(as_of=date(2025, 1, 1))
+
+
+def test_every_entry_is_consistent() -> None:
+    """Every entry: known encoding, cap within window, non-negative prices, a source."""
+    known = set(tiktoken.list_encoding_names()) | set(tokenomy.encoding_names())
+    for info in _all():
+        assert info.encoding is None or info.encoding in known, info.name
+        if info.context_window and info.max_output_tokens:
+            assert info.max_output_tokens <= info.context_window, info.name
+        for value in vars(info.price).values():
+            assert value is None or value >= 0, info.name
+        assert info.source, info.name
+    text_kinds = {"chat", "completion", "embedding", "moderation", "realtime"}
+    assert all(i.encoding for i in _all() if i.kind in text_kinds), (
+        "every text model has a tokenizer"
+    )
+
+
+def test_alias_targets_exist() -> None:
+    """Every alias move and alias_of points to a registry entry."""
+    entries = table("models")["models"]
+    for name, alias in table("aliases")["aliases"].items():
+        assert name in entries
+        assert all(m["to"] in entries for m in alias["moves"])
+        assert [m["on"] for m in alias["moves"]] == sorted(m["on"] for m in alias["moves"])
+    for name, entry in entries.items():
+        assert entry.get("alias_of") is None or entry["alias_of"] in entries, name
+    for target in table("aliases")["prefixes"].values():
+        assert target in entries
+
+
+@pytest.mark.skipif(not REFERENCE_CSV.is_file(), reason="shared reference table not available")
+def test_registry_carries_the_reference_table() -> None:
+    """Each reference row is in the registry with its window, cap and prices."""
+    rows = list(csv.DictReader(REFERENCE_CSV.open(encoding="utf-8")))
+    entries = table("models")["models"]
+    for row in rows:
+        entry = entries[row["model"]]
+        if row["context_window"]:
+            assert entry["context_window"] == int(row["context_window"])
+        if row["encoding"]:
+            assert entry["encoding"] == row["encoding"]
+        if row["input_per_1m"]:
+            assert Decimal(str(entry["price"]["input"])) == Decimal(row["input_per_1m"])
+
+
+@pytest.mark.parametrize(
+    ("day", "snapshot", "window"),
+    [
+        (date(2023, 4, 1), "gpt-3.5-turbo-0301", 4096),
+        (date(2023, 12, 20), "gpt-3.5-turbo-0613", 4096),  # the announced 1106 move never happened
+        (date(2024, 2, 15), "gpt-3.5-turbo-0613", 4096),
+        (date(2024, 2, 16), "gpt-3.5-turbo-0125", 16385),
+    ],
+)
+def test_gpt35_alias_by_date(day: date, snapshot: str, window: int) -> None:
+    """gpt-3.5-turbo resolves to the snapshot it pointed to on that day."""
+    info = registry._lookup("gpt-3.5-turbo", day)
+    assert (info.snapshot, info.context_window, info.alias) == (snapshot, window, "gpt-3.5-turbo")
+
+
+def test_gpt4o_alias_and_price_move() -> None:
+    """gpt-4o: 2024-05-13 at $5/$15 until 2024-10-02, then 2024-08-06 at $2.50/$10."""
+    before = registry._lookup("gpt-4o", date(2024, 10, 1))
+    after = registry._lookup("gpt-4o", date(2024, 10, 2))
+    assert before.snapshot == "gpt-4o-2024-05-13" and before.price.input == Decimal("5")
+    assert after.snapshot == "gpt-4o-2024-08-06" and after.price.output == Decimal("10")
+    assert any("code comments" in a for a in after.assumptions)  # the uncertain date says so
+
+
+def test_output_caps() -> None:
+    """Documented separate output caps: 4,096 for gpt-4-1106-preview and gpt-3.5-turbo-1106."""
+    for name in ("gpt-4-1106-preview", "gpt-3.5-turbo-1106"):
+        assert registry._lookup(name, date(2024, 1, 1)).max_output_tokens == 4096
+    assert registry._lookup("text-embedding-ada-002", date(2024, 1, 1)).context_window == 8191
+
+
+def test_fine_tuned_names_use_base_model() -> None:
+    """ft: names take their base's tokenizer, including ft:gpt-4.1 (which tiktoken gets wrong)."""
+    day = date(2025, 6, 1)
+    assert registry._lookup("ft:gpt-3.5-turbo-0613:acme::8abc", day).encoding == "cl100k_base"
+    info = registry._lookup("ft:gpt-4.1-2025-04-14:acme:v1:xyz", day)
+    assert (
+        info.encoding == "o200k_base"
+        and info.fine_tuned
+        and info.base_model == "gpt-4.1-2025-04-14"
+    )
+    assert info.price.input is None  # fine-tuned usage prices are not guessed from the base
+    assert registry._lookup("curie:ft-acme-2023-01-01", day).encoding == "r50k_base"
+
+
+def test_prefixes_resolve_longest_match_with_assumption() -> None:
+    """Unknown dated names resolve by the longest prefix and say so."""
+    info = registry._lookup("gpt-4o-mini-2099-01-01", date(2025, 1, 1))
+    assert info.snapshot.startswith("gpt-4o-mini") and info.assumptions
+    assert registry._lookup("gpt-35-turbo-0125", date(2025, 1, 1)).snapshot == "gpt-3.5-turbo-0125"
+
+
+def test_unknown_model_suggests_close_names() -> None:
+    """A typo raises UnknownModelError (a KeyError) naming close matches."""
+    with pytest.raises(UnknownModelError) as info:
+        tokenomy.model_info("gtp-4o-mini")
+    assert "gpt-4o-mini" in str(info.value)
+    assert isinstance(info.value, KeyError)
+
+
+def test_retired_model_warns_with_replacement() -> None:
+    """A shut-down model still resolves, with a DeprecationWarning naming its replacement."""
+    with pytest.warns(DeprecationWarning, match="gpt-4o"):
+        info = tokenomy.model_info("gpt-4-vision-preview", as_of=date(2025, 1, 1))
+    assert info.status == "shut down"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (
+            tokenomy.model_info("gpt-4-vision-preview", as_of=date(2024, 1, 1)).status == "active"
+        )
+
+
+def test_register_model_overrides_and_validates() -> None:
+    """register_model layers entries; bad ones are refused whole with the field named."""
+    info = tokenomy.register_model(
+        "acme-chat", based_on="gpt-4o-mini-2024-07-18", context_window=64000
+    )
+    assert (info.encoding, info.context_window) == ("o200k_base", 64000)
+    assert tokenomy.count("hello world", model="acme-chat") == 2
+    with pytest.raises(RegistryError, match=r"price\.input"):
+        tokenomy.register_model("bad", based_on="gpt-4o", price={"input": -1})
+    with pytest.raises(RegistryError, match="context_windw"):
+        tokenomy.register_model("bad", context_windw=5)
+    with pytest.raises(UnknownModelError):
+        tokenomy.model_info("bad")
+
+
+def test_user_registry_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user file named by TOKENOMY_REGISTRY adds entries; a typo'd key refuses the file."""
+    good = tmp_path / "good.toml"
+    good.write_text('[models."my-deploy"]\nbased_on = "gpt-4.1-mini"\nprice = { input = 0.3 }\n')
+    monkeypatch.setenv("TOKENOMY_REGISTRY", str(good))
+    registry._reset_for_tests()
+    assert tokenomy.model_info("my-deploy").price.input == Decimal("0.3")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[models."x"]\nencodng = "o200k_base"\n')
+    monkeypatch.setenv("TOKENOMY_REGISTRY", str(bad))
+    registry._reset_for_tests()
+    with pytest.raises(RegistryError, match="encodng"):
+        tokenomy.model_info("gpt-4o")

@@ -1,0 +1,141 @@
+"""Counting equals tiktoken: corpus, generated strings, special look-alikes, hostile runs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokenomy
+from tests.conftest import ENCODING_NAMES, corpus_text, tiktoken_enc
+from tokenomy import encoding_for
+from tokenomy.errors import UnsupportedModelError
+
+TEXTS = st.text(
+    alphabet=st.characters(codec=None, exclude_categories=()), max_size=300
+) | st.sampled_from(["<|endoftext|>", "<|im_start|>user", " \n\t\u3000", "🧑‍🤝‍🧑", "e\u0301\u0301"])
+
+
+@pytest.mark.parametrize("name", ENCODING_NAMES)
+@given(text=TEXTS)
+@settings(max_examples=150, deadline=None)
+def test_count_and_ids_match_tiktoken(name: str, text: str) -> None:
+    """Counts and ids equal tiktoken's for any string, special-token look-alikes included."""
+    ref = tiktoken_enc(name).encode_ordinary(text)
+    tok = encoding_for(name)
+    assert tok.encode(text) == ref
+    assert tok.count(text) == len(ref)
+
+
+@pytest.mark.parametrize("name", ENCODING_NAMES)
+def test_corpus_counts_match_tiktoken(name: str, corpus_file: str) -> None:
+    """On real prose, docs, code and 21 languages, ids equal tiktoken's."""
+    text = corpus_text(corpus_file)[:400_000]
+    assert encoding_for(name).encode(text) == tiktoken_enc(name).encode_ordinary(text)
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_piecewise_path_is_exact_on_corpus(name: str, corpus_file: str) -> None:
+    """The crash-free piece-by-piece path gives tiktoken's ids on real text."""
+    text = corpus_text(corpus_file)[:300_000]
+    assert encoding_for(name)._encode_by_pieces(text) == tiktoken_enc(name).encode_ordinary(text)
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base", "r50k_base"])
+@given(
+    parts=st.lists(
+        st.sampled_from(
+            [
+                "a",
+                " ",
+                "  ",
+                "\n",
+                "\t",
+                "'s",
+                ".",
+                "1",
+                "中",
+                "\r\n",
+                " x",
+                "é",
+                "\u3000",
+                "//",
+                "ab ",
+            ]
+        ),
+        max_size=200,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_piecewise_path_is_exact_on_generated_text(name: str, parts: list[str]) -> None:
+    """Segment cuts after non-whitespace keep ids identical, whatever the mix of runs."""
+    from tokenomy import tokenizer
+
+    text = "".join(parts)
+    old = tokenizer._LONG_PIECE, tokenizer._SEGMENT
+    tokenizer._LONG_PIECE, tokenizer._SEGMENT = 3, 5  # force many cuts and single pieces
+    try:
+        got = encoding_for(name)._encode_by_pieces(text)
+    finally:
+        tokenizer._LONG_PIECE, tokenizer._SEGMENT = old
+    assert got == tiktoken_enc(name).encode_ordinary(text)
+
+
+def test_a_million_spaces_on_o200k_is_counted_exactly() -> None:
+    """Where tiktoken 0.14 panics (o200k, 10^6 spaces) the count equals tiktoken's own
+    regex-module reference path (`_encode_only_native_bpe`)."""
+    text = " " * 1_000_000 + "end"
+    expected = len(tiktoken_enc("o200k_base")._encode_only_native_bpe(text))
+    assert tokenomy.count(text, model="gpt-4o") == expected
+
+
+@pytest.mark.parametrize("run", [" " * 700_000, "\t" * 300_000 + "x", "a " + " \t" * 200_000])
+def test_long_runs_match_tiktoken_where_it_survives(run: str) -> None:
+    """Below tiktoken's panic size the detour through pieces gives tiktoken's exact ids."""
+    assert encoding_for("o200k_base").encode(run) == tiktoken_enc("o200k_base").encode_ordinary(run)
+
+
+def test_special_token_lookalikes_are_text() -> None:
+    """User text with <|endoftext|> is counted as text, never raises, never a control token."""
+    tok = encoding_for("cl100k_base")
+    ids = tok.encode("say <|endoftext|> now")
+    assert 100257 not in ids
+    assert tok.encode("<|endoftext|>", allowed_special={"<|endoftext|>"}) == [100257]
+    assert tokenomy.count("<|endoftext|><|endoftext|>", model="gpt-4", allowed_special="all") == 2
+
+
+def test_unknown_special_name_is_refused() -> None:
+    """Asking to allow a special token the encoding lacks is an error, not a silent no-op."""
+    with pytest.raises(ValueError):
+        encoding_for("r50k_base").encode("x", allowed_special={"<|im_start|>"})
+
+
+def test_count_batch_preserves_order_serial_and_parallel() -> None:
+    """count_batch equals a loop of counts, for small batches and for parallel large ones."""
+    tok = encoding_for("o200k_base")
+    small = ["a", "hello world", "", "<|endoftext|>"]
+    assert tok.count_batch(small) == [tok.count(t) for t in small]
+    big = [f"line {i} " * (i % 50 + 1) for i in range(6000)]
+    assert tok.count_batch(iter(big)) == [
+        len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in big
+    ]
+
+
+def test_non_text_model_has_no_tokenizer() -> None:
+    """A model billed per image says so instead of guessing a tokenizer."""
+    with pytest.raises(UnsupportedModelError, match="image"):
+        tokenomy.count("a cat", model="dall-e-3")
+
+
+def test_wrong_type_is_a_type_error() -> None:
+    """Bytes where text is expected raise TypeError naming the type."""
+    with pytest.raises(TypeError, match="bytes"):
+        encoding_for("cl100k_base").count(b"abc")  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_count_like_tiktoken() -> None:
+    """Lone surrogates are replaced as tiktoken does, never an exception."""
+    text = "a\ud800b"
+    assert encoding_for("o200k_base").count(text) == len(
+        tiktoken_enc("o200k_base").encode_ordinary(text)
+    )
