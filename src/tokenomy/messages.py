@@ -9,6 +9,7 @@ exact, the result says so (``exact=False`` and ``reasons``) instead of pretendin
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -301,8 +302,8 @@ def count_messages(
 
     tool_tokens = 0
     if defs:
-        rendered, unverified = render_functions(defs)
-        tool_tokens = tok.count(rendered) + rules["definitions_overhead"]
+        definition_tokens, unverified = _definition_tokens(tok, defs)
+        tool_tokens = definition_tokens + rules["definitions_overhead"]
         if has_system:
             tool_tokens += rules["system_message_adjustment"]
         for what in dict.fromkeys(unverified):
@@ -324,6 +325,26 @@ def count_messages(
         exact=not counter.reasons,
         reasons=tuple(counter.reasons),
     )
+
+
+# Tool schemas repeat across requests (an agent sends the same 20 tools every turn): cache the
+# count of their rendering, keyed by encoding and the schemas' repr (cheap, and it changes
+# whenever their content does).
+_DEFINITION_CACHE: OrderedDict[tuple[str, str], tuple[int, list[str]]] = OrderedDict()
+_DEFINITION_CACHE_SIZE = 256
+
+
+def _definition_tokens(tok: Tokenizer, defs: Sequence[Mapping[str, Any]]) -> tuple[int, list[str]]:
+    key = (tok.name, repr(defs))
+    hit = _DEFINITION_CACHE.get(key)
+    if hit is not None:
+        return hit
+    rendered, unverified = render_functions(defs)
+    result = (tok.count(rendered), unverified)
+    _DEFINITION_CACHE[key] = result
+    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
+        _DEFINITION_CACHE.popitem(last=False)
+    return result
 
 
 def _call_tokens(tok: Tokenizer, call: Any, where: str) -> int:

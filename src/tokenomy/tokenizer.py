@@ -8,15 +8,14 @@ with the same ids.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Collection, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Literal
 
 import regex
 import tiktoken
 
+from tokenomy._workers import cores, count_texts_parallel
 from tokenomy.encodings import encoding_names, load_encoding
 from tokenomy.errors import UnsupportedModelError
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
@@ -27,12 +26,14 @@ AllowedSpecial = Literal["all"] | Collection[str]
 # characters on o200k_base). Runs of 2 * _RUN_STEP characters or more are always detected by
 # sampling every _RUN_STEP-th character, so the check costs O(n / _RUN_STEP).
 _RUN_STEP = 32_768
+# texts shorter than this cannot hold a run worth checking for
+_SHORT = 2 * _RUN_STEP
 # pieces longer than this are encoded on their own, without the regex engine
 _LONG_PIECE = 8_192
 # in the piece-by-piece path, plain runs of text are encoded in segments of about this size
 _SEGMENT = 1 << 20
-# count_batch goes parallel from this many characters in total
-_PARALLEL_CHARS = 200_000
+# count_batch goes to worker processes from this many characters in total
+_PARALLEL_CHARS = 1_000_000
 
 
 def _without_surrogates(text: str) -> str:
@@ -122,25 +123,23 @@ class Tokenizer:
         return self._encoding.decode_bytes(list(ids))
 
     def count_batch(self, texts: Iterable[str]) -> list[int]:
-        """Counts of ``texts`` in order; large batches use every core.
+        """Counts of ``texts`` in order; batches of over a million characters use every core.
+
+        tiktoken holds the GIL while it encodes, so the parallel path uses worker processes
+        (started on first use, about half a second, then reused).
 
         >>> encoding_for("o200k_base").count_batch(["hello world", "", "tiktoken is great!"])
         [2, 0, 6]
         """
         items = texts if isinstance(texts, list) else list(texts)
-        workers = os.cpu_count() or 1
-        if workers < 2 or len(items) < 2 or sum(map(len, items)) < _PARALLEL_CHARS:
+        for i, text in enumerate(items):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] must be a str, not {type(text).__name__}")
+        workers = cores()
+        if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
             return [count(t) for t in items]
-        # contiguous slices, one per worker: tiktoken releases the GIL while it encodes
-        size = -(-len(items) // workers)
-        slices = [items[i : i + size] for i in range(0, len(items), size)]
-        results = _pool().map(self._count_slice, slices)
-        return [n for part in results for n in part]
-
-    def _count_slice(self, texts: list[str]) -> list[int]:
-        count = self.count
-        return [count(t) for t in texts]
+        return count_texts_parallel(self.name, items, 2 * workers)
 
     # ---- long and hostile input ---------------------------------------------------------------
 
@@ -216,26 +215,17 @@ class Tokenizer:
         return ids
 
 
-_pool_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        with _pool_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="tokenomy")
-    return _executor
-
-
 _tokenizers: dict[str, Tokenizer] = {}
 _by_encoding: dict[str, Tokenizer] = {}
 _tok_lock = threading.Lock()
 
 
+_cores: dict[str, Callable[[str], list[int]]] = {}  # model name -> tiktoken's core encoder
+
+
 def _clear_model_cache() -> None:
     _tokenizers.clear()
+    _cores.clear()
 
 
 on_registry_change(_clear_model_cache)
@@ -277,6 +267,7 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
             )
         tok = _tokenizer_for_encoding(info.encoding)
     _tokenizers[model_or_encoding] = tok
+    _cores[model_or_encoding] = tok._core.encode_ordinary
     return tok
 
 
@@ -290,7 +281,12 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
     1
     """
-    tok = _tokenizers.get(model) or encoding_for(model)
+    if not allowed_special and model in _cores and len(text) < _SHORT:
+        try:
+            return len(_cores[model](text))  # one Python frame, as tiktoken's encode_ordinary
+        except (UnicodeEncodeError, TypeError):
+            pass
+    tok = encoding_for(model)
     if allowed_special:
         return len(tok.encode(text, allowed_special=allowed_special))
     return tok.count(text)

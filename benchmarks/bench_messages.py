@@ -1,0 +1,74 @@
+"""count_messages against a cookbook-style loop over tiktoken (its bookkeeping overhead)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import tokenomy
+from tests.conftest import tiktoken_enc
+
+
+def _conversation(corpus: str, n: int = 50) -> list[dict[str, str]]:
+    roles = ["user", "assistant"]
+    chat = [{"role": "system", "content": corpus[:600]}]
+    for i in range(n - 1):
+        start = 5_000 + i * 700
+        chat.append({"role": roles[i % 2], "content": corpus[start : start + 400 + (i % 7) * 40]})
+    return chat
+
+
+def _tools(n: int = 20) -> list[dict[str, Any]]:
+    return [
+        {"type": "function", "function": {
+            "name": f"tool_{i}", "description": f"Does thing number {i} for the user",
+            "parameters": {"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "description": "What to look for"},
+                "limit": {"type": "integer", "description": "How many results"},
+                "mode": {"type": "string", "enum": ["fast", "exact", "fuzzy"]}}}}}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def cookbook_count(messages: list[dict[str, str]], encode: Any) -> int:
+    """The OpenAI cookbook's num_tokens_from_messages loop (3 per message, 1 per name, 3 reply)."""
+    total = 3
+    for message in messages:
+        total += 3
+        for key, value in message.items():
+            total += len(encode(value))
+            if key == "name":
+                total += 1
+    return total
+
+
+@pytest.mark.parametrize("kind", ["cookbook loop", "count_messages"])
+def test_conversation_50(benchmark, corpus: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    chat = _conversation(corpus)
+    encode = tiktoken_enc("o200k_base").encode_ordinary
+    benchmark.group = "messages-50"
+    if kind == "count_messages":
+        result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").total)
+    else:
+        result = benchmark(cookbook_count, chat, encode)
+    assert result == cookbook_count(chat, encode)
+
+
+@pytest.mark.parametrize("kind", ["tiktoken render+encode", "count_messages"])
+def test_twenty_tools(benchmark, kind: str) -> None:  # type: ignore[no-untyped-def]
+    from tokenomy.messages import render_functions
+
+    chat = [{"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Find me something."}]  # fmt: skip
+    tools = _tools()
+    encode = tiktoken_enc("o200k_base").encode_ordinary
+    benchmark.group = "messages-20-tools"
+    if kind == "count_messages":
+        benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o", tools=tools).total)
+    else:
+        # the tokenizer's share: encoding the rendered definitions and every message value
+        rendered = render_functions([t["function"] for t in tools])[0]
+        benchmark(lambda: len(encode(rendered)) + cookbook_count(chat, encode))
+    json.dumps(tools)
