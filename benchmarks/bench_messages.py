@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from tests.conftest import tiktoken_enc
 
 import tokenomy
-from tests.conftest import tiktoken_enc
 
 
 def _conversation(corpus: str, n: int = 50) -> list[dict[str, str]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from tests.conftest import tiktoken_enc
 
 import tokenomy
-from tests.conftest import tiktoken_enc
 
 ENCODINGS = ["cl100k_base", "o200k_base"]
 MODEL_FOR = {"cl100k_base": "gpt-4-0613", "o200k_base": "gpt-4o"}

@@ -11,7 +11,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import tiktoken_enc  # noqa: F401  (primes tiktoken's cache from the folder)
 
 CORPUS = os.environ.get("TOKENOMY_CORPUS_DIR")
@@ -25,7 +24,7 @@ def _corpus() -> str:
         ]
         return "\n".join(parts)
     rng = random.Random(7)
-    words = "the of and to in a is that for it as was with be by on not he this are or".split()
+    words = ["the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he", "this", "are", "or"]
     return " ".join(rng.choice(words) for _ in range(2_000_000))
 
 
