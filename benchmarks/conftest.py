@@ -24,7 +24,29 @@ def _corpus() -> str:
         ]
         return "\n".join(parts)
     rng = random.Random(7)
-    words = ["the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he", "this", "are", "or"]
+    words = [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "a",
+        "is",
+        "that",
+        "for",
+        "it",
+        "as",
+        "was",
+        "with",
+        "be",
+        "by",
+        "on",
+        "not",
+        "he",
+        "this",
+        "are",
+        "or",
+    ]
     return " ".join(rng.choice(words) for _ in range(2_000_000))
 
 

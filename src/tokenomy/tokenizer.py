@@ -8,16 +8,20 @@ with the same ids.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Literal
+from typing import IO, Literal
 
+import numpy as np
+import numpy.typing as npt
 import regex
 import tiktoken
 
-from tokenomy._workers import cores, count_texts_parallel
+from tokenomy._cuts import cut_before, cut_near
+from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
 from tokenomy.encodings import encoding_names, load_encoding
-from tokenomy.errors import UnsupportedModelError
+from tokenomy.errors import BudgetError, UnsupportedModelError
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
 
 AllowedSpecial = Literal["all"] | Collection[str]
@@ -114,6 +118,20 @@ class Tokenizer:
                 return self._core.encode_ordinary(_without_surrogates(text))  # type: ignore[no-any-return]
         return self._encode_long(text)
 
+    def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
+        """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
+        if len(text) < _SHORT or not _has_long_whitespace_run(text):
+            try:
+                return self._encoding.encode_to_numpy(text, disallowed_special=())
+            except UnicodeEncodeError:
+                return self._encoding.encode_to_numpy(
+                    _without_surrogates(text), disallowed_special=()
+                )
+            except BaseException as error:  # a Rust panic derives from BaseException only
+                if type(error).__name__ != "PanicException":
+                    raise
+        return np.asarray(self._encode_by_pieces(text), dtype=np.uint32)
+
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken)."""
         return self._encoding.decode(list(ids))
@@ -121,6 +139,75 @@ class Tokenizer:
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """Raw bytes of ``ids``."""
         return self._encoding.decode_bytes(list(ids))
+
+    def count_until(self, text: str, limit: int) -> int:
+        """The exact count if it is at most ``limit``, else some number above ``limit``.
+
+        Reads only as much of ``text`` as it needs: checking whether 10 MB fit in 8,192 tokens
+        costs about as much as counting the first 50 KB.
+
+        >>> encoding_for("o200k_base").count_until("hello world", 5)
+        2
+        >>> encoding_for("o200k_base").count_until("hello world " * 1000, 5) > 5
+        True
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise BudgetError(f"limit must be a whole number >= 0, not {limit!r}")
+        size, n = 4 * limit + 1024, len(text)
+        if n <= size:
+            return self.count(text)
+        total = start = 0
+        while start < n:
+            end = cut_near(text, start + size) if start + size < n else n
+            total += self.count(text[start:end])
+            if total > limit:
+                return total
+            start, size = end, size * 2
+        return total
+
+    def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20) -> int:
+        """Exact count of a text file or an iterable of strings, in bounded memory.
+
+        Blocks are counted up to their last additive cut; the rest waits for the next block.
+
+        >>> encoding_for("o200k_base").count_stream(["hello ", "wor", "ld"])
+        2
+        """
+        read = getattr(source, "read", None)
+        blocks: Iterable[str] = iter(lambda: read(block_chars), "") if callable(read) else source
+        total, carry = 0, ""
+        for block in blocks:
+            if not isinstance(block, str):
+                raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
+            carry += block
+            if len(carry) < block_chars:
+                continue
+            cut = cut_before(carry, len(carry) - 1)
+            if cut > 0:
+                total += self.count(carry[:cut])
+                carry = carry[cut:]
+        return total + self.count(carry)
+
+    def count_parallel(self, text: str, *, parts: int | None = None) -> int:
+        """Exact count of one long text on every core (split at additive cuts).
+
+        Texts under a megabyte, or machines with one core, are counted in this process.
+
+        >>> encoding_for("o200k_base").count_parallel("hello world")
+        2
+        """
+        workers = cores()
+        if len(text) < _PARALLEL_CHARS or workers < 2:
+            return self.count(text)
+        pieces = parts or 2 * workers
+        bounds = [0]
+        for i in range(1, pieces):
+            cut = cut_near(text, max(len(text) * i // pieces, bounds[-1] + 1))
+            if cut < len(text) and cut > bounds[-1]:
+                bounds.append(cut)
+        bounds.append(len(text))
+        segments = [text[a:b] for a, b in itertools.pairwise(bounds)]
+        return count_segments_parallel(self.name, segments)
 
     def count_batch(self, texts: Iterable[str]) -> list[int]:
         """Counts of ``texts`` in order; batches of over a million characters use every core.

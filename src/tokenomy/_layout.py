@@ -1,0 +1,138 @@
+"""A text encoded once, with each token's character offset: the basis of exact cutting.
+
+tiktoken encodes every pre-tokenizer piece on its own, so the encoding of a whole text is the
+concatenation of its pieces' encodings. A position ``p`` where ``text[p] == " "`` and
+``text[p - 1]`` is not whitespace is always a piece boundary (in every tiktoken pattern a space
+inside a piece is either its first character or part of an all-whitespace piece), and cutting
+there is additive on both sides: ``count(text[a:p]) + count(text[p:b]) == count(text[a:b])``.
+Other token boundaries are used only after checking the short stretch around them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+
+from tokenomy._cuts import safe_cut_after, safe_cut_before
+from tokenomy.tokenizer import Tokenizer
+
+# str.isspace() code points (a superset of the White_Space set tiktoken's \s matches)
+_SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+_SENTENCE_END = np.array([ord(c) for c in ".!?…。！？；;:"], dtype=np.uint32)
+_CLOSERS = np.array([ord(c) for c in "\"')»”’"], dtype=np.uint32)
+PARAGRAPH, SENTENCE, WORD, TOKEN = 0, 1, 2, 3
+KIND_NAMES = ("paragraph", "sentence", "word", "token")
+
+
+@cache
+def _token_byte_lengths(tok: Tokenizer) -> npt.NDArray[np.int64]:
+    encoding = tok.encoding
+    lengths = np.zeros(encoding.n_vocab, dtype=np.int64)
+    for token_bytes, rank in encoding._mergeable_ranks.items():
+        lengths[rank] = len(token_bytes)
+    for name, rank in encoding._special_tokens.items():
+        lengths[rank] = len(name.encode("utf-8"))
+    return lengths
+
+
+class Layout:
+    """``text`` with its token ids and the character offset of every token boundary.
+
+    ``cut_chars[i]`` is a character offset where a token boundary falls on a character boundary,
+    and ``cut_tokens[i]`` the number of tokens before it (both start with 0).
+    """
+
+    def __init__(self, tok: Tokenizer, text: str) -> None:
+        self.tok, self.text = tok, text
+        self.ids = tok.encode_array(text)
+        self.total = len(self.ids)
+        byte_ends = np.cumsum(_token_byte_lengths(tok)[self.ids])
+        if text.isascii():
+            self.codepoints: npt.NDArray[np.uint32] | None = None
+            self.cut_chars = np.concatenate(([0], byte_ends))
+            self.cut_tokens = np.arange(self.total + 1, dtype=np.int64)
+        else:
+            codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            self.codepoints = codepoints
+            widths = 1 + (codepoints >= 0x80) + (codepoints >= 0x800) + (codepoints >= 0x10000)
+            char_bytes = np.concatenate(([0], np.cumsum(widths, dtype=np.int64)))
+            where = np.searchsorted(char_bytes, byte_ends)
+            inside = np.minimum(where, len(char_bytes) - 1)
+            aligned = char_bytes[inside] == byte_ends
+            self.cut_chars = np.concatenate(([0], where[aligned])).astype(np.int64)
+            self.cut_tokens = np.concatenate(([0], np.nonzero(aligned)[0] + 1)).astype(np.int64)
+        self._kinds: npt.NDArray[np.int8] | None = None
+        self._safe: npt.NDArray[np.bool_] | None = None
+
+    def _points(self) -> npt.NDArray[np.uint32]:
+        if self.codepoints is None:
+            self.codepoints = np.frombuffer(self.text.encode("latin-1"), dtype=np.uint8).astype(
+                np.uint32
+            )
+        return self.codepoints
+
+    def kinds(self) -> npt.NDArray[np.int8]:
+        """The kind of boundary at each cut (PARAGRAPH, SENTENCE, WORD or TOKEN)."""
+        if self._kinds is None:
+            self._classify()
+        assert self._kinds is not None
+        return self._kinds
+
+    def safe(self) -> npt.NDArray[np.bool_]:
+        """Cuts that are additive by construction (a space after a non-space, or an end)."""
+        if self._safe is None:
+            self._classify()
+        assert self._safe is not None
+        return self._safe
+
+    def _classify(self) -> None:
+        cp = np.concatenate(([0, 0], self._points(), [0, 0])).astype(np.uint32)  # padded by 2
+        p = self.cut_chars + 2
+        prev2, prev, nxt, nxt2 = cp[p - 2], cp[p - 1], cp[p], cp[p + 1]
+        space_prev, space_next = np.isin(prev, _SPACES), np.isin(nxt, _SPACES)
+        nl = np.uint32(10)
+        paragraph = (
+            ((prev2 == nl) & (prev == nl))
+            | ((prev == nl) & (nxt == nl))
+            | ((nxt == nl) & (nxt2 == nl))
+        )
+        ends = np.isin(prev, _SENTENCE_END)
+        sentence = (ends | (np.isin(prev, _CLOSERS) & np.isin(prev2, _SENTENCE_END))
+                    | (prev == nl) | (nxt == nl))  # fmt: skip
+        word = space_prev | space_next
+        kinds = np.full(len(p), TOKEN, dtype=np.int8)
+        kinds[word] = WORD
+        kinds[sentence] = SENTENCE
+        kinds[paragraph] = PARAGRAPH
+        self._kinds = kinds
+        safe = (nxt == 32) & ~space_prev
+        safe[0] = True
+        safe[-1] |= self.cut_chars[-1] == len(self.text)
+        self._safe = safe
+
+    def tokens_before(self, char: int) -> int:
+        """Tokens before ``char``, which must be an aligned token boundary."""
+        return int(self.cut_tokens[int(np.searchsorted(self.cut_chars, char))])
+
+    def boundary_at_or_before_token(self, token: int) -> int:
+        """Index into ``cut_*`` of the last boundary with at most ``token`` tokens before it."""
+        return int(np.searchsorted(self.cut_tokens, token, side="right")) - 1
+
+    def verified(self, j: int) -> bool:
+        """True if cutting at boundary ``j`` keeps both sides' counts as they are in the whole."""
+        if self.safe()[j]:
+            return True
+        text, p = self.text, int(self.cut_chars[j])
+        before, after = safe_cut_before(text, p), safe_cut_after(text, p)
+        t_before, t_p, t_after = (
+            self.tokens_before(before),
+            int(self.cut_tokens[j]),
+            self.tokens_before(after),
+        )
+        encode = self.tok.encode
+        return bool(
+            encode(text[before:p]) == self.ids[t_before:t_p].tolist()
+            and encode(text[p:after]) == self.ids[t_p:t_after].tolist()
+        )

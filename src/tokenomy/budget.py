@@ -1,0 +1,340 @@
+"""Does a request fit its model, and how to make it fit: :class:`Budget`.
+
+The usable prompt budget is the context window minus the tokens reserved for the answer. The
+default reservation is the smaller of the model's output cap and 1,024 tokens (never the whole
+cap: gpt-4's cap equals its 8,192-token window); ``reserve_output=0`` checks the prompt alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tokenomy.errors import BudgetError, BudgetExceededError
+from tokenomy.messages import MessageCount, count_messages
+from tokenomy.registry import _lookup, warn_if_retired
+from tokenomy.report import html_table, text_table
+from tokenomy.tokenizer import encoding_for
+from tokenomy.truncation import Truncation, truncate
+
+DEFAULT_RESERVE = 1024
+STRATEGIES = ("drop_oldest", "truncate_longest", "drop_middle")
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """Prompt tokens against the budget, with a per-message breakdown."""
+
+    model: str
+    snapshot: str
+    prompt_tokens: int
+    limit: int
+    context_window: int
+    reserve_output: int
+    per_message: tuple[int, ...]
+    exact: bool
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def remaining(self) -> int:
+        """Tokens still free (negative when over)."""
+        return self.limit - self.prompt_tokens
+
+    @property
+    def fits(self) -> bool:
+        """True if the prompt fits within the limit."""
+        return self.prompt_tokens <= self.limit
+
+    @property
+    def overflow(self) -> int:
+        """Tokens over the limit (0 when it fits)."""
+        return max(0, -self.remaining)
+
+    def _rows(self) -> list[list[object]]:
+        rows: list[list[object]] = [[f"message {i}", n] for i, n in enumerate(self.per_message)]
+        rows += [
+            ["prompt tokens" + ("" if self.exact else " (estimate)"), self.prompt_tokens],
+            ["limit (window - reserved output)", self.limit],
+            ["remaining", self.remaining],
+            ["fits", self.fits],
+        ]
+        return rows
+
+    def __str__(self) -> str:
+        title = f"{self.model} ({self.snapshot}): window {self.context_window:,}, "
+        title += f"{self.reserve_output:,} reserved for output"
+        return text_table(["", "tokens"], self._rows(), title)
+
+    def _repr_html_(self) -> str:
+        title = f"{self.model} ({self.snapshot})"
+        return html_table(["", "tokens"], self._rows(), title)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return {
+            "model": self.model, "snapshot": self.snapshot, "prompt_tokens": self.prompt_tokens,
+            "limit": self.limit, "context_window": self.context_window,
+            "reserve_output": self.reserve_output, "remaining": self.remaining, "fits": self.fits,
+            "overflow": self.overflow, "per_message": list(self.per_message), "exact": self.exact,
+            "reasons": list(self.reasons),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted message list and a record of everything that was dropped or shortened."""
+
+    messages: list[Any]
+    report: BudgetReport
+    dropped: tuple[tuple[int, Any], ...] = ()
+    truncated: tuple[tuple[int, Truncation], ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A named part of a prompt for :meth:`Budget.allocate`; higher ``priority`` is kept longer."""
+
+    name: str
+    text: str
+    priority: int = 0
+    min_tokens: int = 0
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Tokens given to each section, their texts, and what each lost."""
+
+    tokens: dict[str, int]
+    texts: dict[str, str]
+    truncations: dict[str, Truncation] = field(default_factory=dict)
+    limit: int = 0
+
+    @property
+    def total(self) -> int:
+        """Tokens of all sections together."""
+        return sum(self.tokens.values())
+
+
+def _role(message: Any) -> Any:
+    return message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
+
+
+def _field(message: Any, key: str) -> Any:
+    return message.get(key) if isinstance(message, Mapping) else getattr(message, key, None)
+
+
+class Budget:
+    """The prompt budget of ``model`` on ``as_of``.
+
+    >>> budget = Budget("gpt-4-0613", as_of=date(2024, 1, 1))
+    >>> budget.limit, budget.reserve_output
+    (7168, 1024)
+    >>> budget.check([{"role": "user", "content": "Hello!"}]).fits
+    True
+    """
+
+    def __init__(
+        self, model: str, reserve_output: int | None = None, *, as_of: date | None = None
+    ) -> None:
+        info = _lookup(model, as_of or date.today())
+        warn_if_retired(info)
+        if info.context_window is None:
+            raise BudgetError(
+                f"model {model!r} has no known context window; register_model() adds one"
+            )
+        cap = info.max_output_tokens
+        if reserve_output is None:
+            reserve_output = min(cap, DEFAULT_RESERVE) if cap else DEFAULT_RESERVE
+        if (
+            isinstance(reserve_output, bool)
+            or not isinstance(reserve_output, int)
+            or reserve_output < 0
+        ):
+            raise BudgetError(f"reserve_output must be a whole number >= 0, not {reserve_output!r}")
+        if cap is not None and reserve_output > cap:
+            raise BudgetError(
+                f"reserve_output {reserve_output} exceeds {model}'s output cap of {cap}"
+            )
+        if reserve_output >= info.context_window:
+            raise BudgetError(
+                f"reserve_output {reserve_output} leaves no room in the "
+                f"{info.context_window}-token window"
+            )
+        self.model, self.info, self.as_of = model, info, info.as_of
+        self.context_window, self.reserve_output = info.context_window, reserve_output
+        self.limit = info.context_window - reserve_output
+
+    def __repr__(self) -> str:
+        return f"Budget({self.model!r}, limit={self.limit}, reserve_output={self.reserve_output})"
+
+    def _count(
+        self, messages: Sequence[Any], tools: Sequence[Any] | None, tool_choice: Any
+    ) -> MessageCount:
+        return count_messages(
+            messages, self.model, tools=tools, tool_choice=tool_choice, as_of=self.as_of
+        )
+
+    def _report(self, result: MessageCount) -> BudgetReport:
+        return BudgetReport(
+            self.model, result.snapshot, result.total, self.limit, self.context_window,
+            self.reserve_output, result.messages, result.exact, result.reasons,
+        )  # fmt: skip
+
+    def check(self, messages: Sequence[Any], tools: Sequence[Any] | None = None,
+              tool_choice: Any = None) -> BudgetReport:  # fmt: skip
+        """Prompt tokens (exactly as :func:`count_messages`) against the limit."""
+        return self._report(self._count(messages, tools, tool_choice))
+
+    def fit(self, messages: Sequence[Any], tools: Sequence[Any] | None = None,
+            strategy: str = "drop_oldest", tool_choice: Any = None) -> FitResult:  # fmt: skip
+        """Drop or shorten messages until the request fits.
+
+        System and developer messages and the last user message are always kept; an assistant
+        message with tool calls is dropped together with its tool results, never apart.
+        """
+        if strategy not in STRATEGIES:
+            raise BudgetError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        messages = list(messages)
+        first = self._count(messages, tools, tool_choice)
+        if first.total <= self.limit:
+            return FitResult(messages, self._report(first))
+        units, pinned = _units(messages)
+        minimum = [m for i, m in enumerate(messages) if i in pinned]
+        needed = self._count(minimum, tools, tool_choice).total
+        if needed > self.limit:
+            raise BudgetExceededError(
+                needed, self.limit, "the system messages and last user message"
+            )
+        if strategy == "truncate_longest":
+            return self._truncate_longest(messages, tools, tool_choice, units, pinned)
+        order = list(range(len(units)))
+        if strategy == "drop_middle":
+            middle = len(units) / 2
+            order.sort(key=lambda k: abs(k + 0.5 - middle))
+        kept = set(range(len(messages)))
+        dropped: list[tuple[int, Any]] = []
+        result = first
+        for k in order:
+            if result.total <= self.limit:
+                break
+            for i in units[k]:
+                kept.discard(i)
+                dropped.append((i, messages[i]))
+            result = self._count([messages[i] for i in sorted(kept)], tools, tool_choice)
+        return FitResult(
+            [messages[i] for i in sorted(kept)],
+            self._report(result),
+            tuple(sorted(dropped, key=lambda d: d[0])),
+        )
+
+    def _truncate_longest(self, messages: list[Any], tools: Sequence[Any] | None, tool_choice: Any,
+                          units: list[list[int]], pinned: set[int]) -> FitResult:  # fmt: skip
+        result = self._count(messages, tools, tool_choice)
+        truncated: dict[int, Truncation] = {}
+        dropped: list[tuple[int, Any]] = []
+        current = list(messages)
+        alive = set(range(len(messages)))
+        candidates = {
+            i
+            for i, m in enumerate(messages)
+            if i not in pinned and isinstance(_field(m, "content"), str)
+        }
+        tok = encoding_for(self.model)
+        while result.total > self.limit and candidates:
+            i = max(candidates, key=lambda k: result.messages[sorted(alive).index(k)])
+            content: str = _field(current[i], "content")
+            own = tok.count(content)
+            target = own - (result.total - self.limit)
+            if target < 16:  # too little would be left: drop the message's whole unit instead
+                unit = next(u for u in units if i in u)
+                for k in unit:
+                    alive.discard(k)
+                    candidates.discard(k)
+                    dropped.append((k, messages[k]))
+            else:
+                cut = truncate(content, target, model=self.model, side="middle")
+                truncated[i] = cut
+                current[i] = _with_content(current[i], cut.text)
+                candidates.discard(i)
+            result = self._count([current[k] for k in sorted(alive)], tools, tool_choice)
+        if result.total > self.limit:
+            raise BudgetExceededError(
+                result.total, self.limit, "the request after shortening every message"
+            )
+        return FitResult([current[k] for k in sorted(alive)], self._report(result), tuple(dropped),
+                         tuple(sorted(truncated.items())))  # fmt: skip
+
+    def allocate(
+        self, sections: Sequence[Section | Mapping[str, Any]], *, overhead: int = 0
+    ) -> Allocation:
+        """Share the budget among named sections, shrinking the lowest priority first.
+
+        ``overhead`` reserves tokens for what surrounds the sections (message framing).
+
+        >>> b = Budget("gpt-3.5-turbo-0613", reserve_output=4000, as_of=date(2023, 10, 1))
+        >>> plan = b.allocate([Section("question", "What is BPE?", priority=9),
+        ...                    Section("docs", "Byte pair encoding merges pairs. " * 40)])
+        >>> b.limit, plan.tokens, plan.truncations["docs"].truncated
+        (96, {'question': 5, 'docs': 91}, True)
+        """
+        parts = [s if isinstance(s, Section) else Section(**s) for s in sections]
+        names = [p.name for p in parts]
+        if len(set(names)) != len(names):
+            raise BudgetError(f"section names must be unique: {names}")
+        budget = self.limit - overhead
+        tok = encoding_for(self.model)
+        texts = {p.name: p.text for p in parts}
+        tokens = {p.name: tok.count(p.text) for p in parts}
+        cuts: dict[str, Truncation] = {}
+        for p in parts:
+            if p.max_tokens is not None and tokens[p.name] > p.max_tokens:
+                cuts[p.name] = truncate(p.text, p.max_tokens, model=self.model)
+                texts[p.name], tokens[p.name] = cuts[p.name].text, cuts[p.name].tokens
+        for p in sorted(parts, key=lambda s: s.priority):
+            over = sum(tokens.values()) - budget
+            if over <= 0:
+                break
+            floor = min(p.min_tokens, tokens[p.name])
+            target = max(floor, tokens[p.name] - over)
+            if target == 0:  # nothing of it fits: the whole section is dropped, and says so
+                cuts[p.name] = Truncation("", 0, ((0, 0),), len(p.text), tok.count(p.text))
+                texts[p.name], tokens[p.name] = "", 0
+            elif target < tokens[p.name]:
+                cuts[p.name] = truncate(p.text, target, model=self.model)
+                texts[p.name], tokens[p.name] = cuts[p.name].text, cuts[p.name].tokens
+        if sum(tokens.values()) > budget:
+            raise BudgetExceededError(sum(tokens.values()), budget, "the sections' minimums")
+        return Allocation(tokens, texts, cuts, budget)
+
+
+def _with_content(message: Any, content: str) -> Any:
+    if isinstance(message, Mapping):
+        return {**message, "content": content}
+    copy = getattr(message, "model_copy", None)
+    if callable(copy):
+        return copy(update={"content": content})
+    raise BudgetError("truncate_longest needs dict messages or pydantic models to rewrite content")
+
+
+def _units(messages: Sequence[Any]) -> tuple[list[list[int]], set[int]]:
+    """Droppable units (an assistant tool call and its results stay together) and pinned indices."""
+    pinned = {i for i, m in enumerate(messages) if _role(m) in ("system", "developer")}
+    users = [i for i, m in enumerate(messages) if _role(m) == "user"]
+    if users:
+        pinned.add(users[-1])
+    units: list[list[int]] = []
+    i = 0
+    while i < len(messages):
+        unit = [i]
+        if _field(messages[i], "tool_calls") or _field(messages[i], "function_call"):
+            j = i + 1
+            while j < len(messages) and _role(messages[j]) in ("tool", "function"):
+                unit.append(j)
+                j += 1
+        if not any(k in pinned for k in unit):
+            units.append(unit)
+        i = unit[-1] + 1
+    return units, pinned

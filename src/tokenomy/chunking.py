@@ -1,0 +1,244 @@
+"""Token-exact, lossless, boundary-aware chunks: :func:`chunk`, :func:`chunk_tokens`.
+
+Every chunk counts at most ``max_tokens`` when encoded on its own, ``text[start:end] == chunk.text``
+and, without overlap, the chunks tile the input exactly. The text is encoded once; cuts are taken
+only where the counts of both sides add up to the whole (see ``_layout``).
+
+Where a chunk ends: among the cuts that fill it to at least 80% of ``max_tokens``, the best kind
+in ``boundaries`` order wins (paragraph, then sentence, then word), the latest of that kind;
+if none qualifies, the latest exact cut. When the rest of the text would leave a tail chunk under
+a quarter of the limit, the last two chunks are balanced: the cut is sought within a quarter of
+the limit of half of what remains (so neither chunk ends up under a quarter of the limit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+from tokenomy._cuts import cut_before
+from tokenomy._layout import KIND_NAMES, Layout
+from tokenomy.errors import BudgetError
+from tokenomy.tokenizer import Tokenizer, encoding_for
+
+BOUNDARIES = ("paragraph", "sentence", "word")  # "token" is always the last resort
+_MIN_FILL = 0.8
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of the input: ``text == input[start:end]``, ``tokens`` counted on its own."""
+
+    text: str
+    start: int
+    end: int
+    tokens: int
+    index: int
+
+
+def check_budget(max_tokens: object, name: str = "max_tokens") -> int:
+    """``max_tokens`` as a positive int, or a BudgetError saying what is wrong."""
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise BudgetError(f"{name} must be a whole number of tokens, not {max_tokens!r}")
+    if max_tokens < 1:
+        raise BudgetError(f"{name} must be at least 1, not {max_tokens}")
+    return max_tokens
+
+
+class _Planner:
+    def __init__(self, layout: Layout, max_tokens: int, boundaries: Sequence[str]) -> None:
+        self.layout, self.max = layout, max_tokens
+        order = [KIND_NAMES.index(kind) for kind in boundaries]
+        rank = np.full(len(KIND_NAMES), len(order), dtype=np.int8)
+        rank[order] = np.arange(len(order), dtype=np.int8)
+        self.ranks = rank[layout.kinds()]
+
+    def end_for(self, a: int, ta: int, final: bool) -> tuple[int, int] | None:
+        """Index of the best end cut for a chunk starting at char ``a``; None if all fits."""
+        layout, limit = self.layout, self.max
+        remaining = layout.total - ta
+        if remaining <= limit and final:
+            return None
+        hi, lo = ta + limit, ta + math.ceil(_MIN_FILL * limit)
+        if final and remaining < 2 * limit and remaining - limit < limit // 4:
+            half = (remaining + 1) // 2  # balance the last two chunks instead of a tiny tail
+            hi, lo = min(ta + limit, ta + half + limit // 4), ta + max(half - limit // 4, 1)
+        j_hi = layout.boundary_at_or_before_token(hi)
+        j_lo = max(
+            int(np.searchsorted(layout.cut_tokens, lo)),
+            int(np.searchsorted(layout.cut_chars, a, "right")),
+        )
+        if j_lo <= j_hi:
+            window = self.ranks[j_lo : j_hi + 1]
+            # best rank first, latest first within a rank
+            order = np.lexsort((-np.arange(len(window)), window))
+            for k in order:
+                j = j_lo + int(k)
+                if layout.verified(j):
+                    return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
+        j = min(j_lo, j_hi + 1) - 1
+        while (
+            j >= 0 and layout.cut_chars[j] > a
+        ):  # nothing in the preferred window: latest exact cut
+            if layout.verified(j):
+                return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
+            j -= 1
+        return None if remaining <= limit else (-1, -1)
+
+
+def _plan(layout: Layout, max_tokens: int, overlap: int, boundaries: Sequence[str], final: bool,
+          first: int = 0) -> list[tuple[int, int, int]]:  # fmt: skip
+    """(start, end, tokens) of each chunk of ``layout.text`` from char ``first``."""
+    planner = _Planner(layout, max_tokens, boundaries)
+    text, n, tok = layout.text, len(layout.text), layout.tok
+    spans: list[tuple[int, int, int]] = []
+    a: int = first
+    ta: int | None = layout.tokens_before(first)
+    while a < n:
+        if ta is not None:
+            found = planner.end_for(a, ta, final)
+            if found is None:
+                spans.append((a, n, layout.total - ta))
+                break
+            b, tb = found
+            if b >= 0:
+                spans.append((a, b, tb - ta))
+                a, ta = _overlap_start(layout, a, b, tb, overlap) if overlap and b < n else (b, tb)
+                continue
+        elif final and (rest := tok.count(text[a:])) <= max_tokens:
+            spans.append((a, n, rest))
+            break
+        # no exact cut ahead (one huge piece): cut inside it and count the chunk on its own
+        b, tokens = _forced_end(tok, text, a, max_tokens)
+        j = int(np.searchsorted(layout.cut_chars, b, "right")) - 1
+        for _ in range(64):  # prefer ending where exact planning can resume
+            if j < 0 or layout.cut_chars[j] <= a:
+                break
+            if layout.verified(j):
+                p = int(layout.cut_chars[j])
+                own = tok.count(text[a:p])
+                if own <= max_tokens:
+                    b, tokens = p, own
+                    break
+            j -= 1
+        spans.append((a, b, tokens))
+        k = int(np.searchsorted(layout.cut_chars, b))
+        exact = k < len(layout.cut_chars) and layout.cut_chars[k] == b and layout.verified(k)
+        a, ta = b, (int(layout.cut_tokens[k]) if exact else None)
+    return spans
+
+
+def _forced_end(tok: Tokenizer, text: str, a: int, max_tokens: int) -> tuple[int, int]:
+    """Longest prefix of text[a:] (at least one character) that counts <= max_tokens alone."""
+    lo, hi = a + 1, min(len(text), a + 8 * max_tokens + 8)
+    best = (lo, tok.count(text[a:lo]))
+    if best[1] > max_tokens:
+        raise BudgetError(
+            f"the character {text[a]!r} at offset {a} alone is {best[1]} tokens, more than "
+            f"max_tokens={max_tokens}: raise max_tokens"
+        )
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        n = tok.count(text[a:mid])
+        if n <= max_tokens:
+            best, lo = (mid, n), mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def _overlap_start(layout: Layout, a: int, b: int, tb: int, overlap: int) -> tuple[int, int]:
+    j = layout.boundary_at_or_before_token(tb - overlap)
+    cut_chars, cut_tokens = layout.cut_chars, layout.cut_tokens
+    while j < len(cut_chars) and int(cut_chars[j]) <= a:
+        j += 1
+    while j < len(cut_chars) and int(cut_chars[j]) < b:
+        if layout.verified(j):
+            return int(cut_chars[j]), int(cut_tokens[j])
+        j += 1
+    return b, tb
+
+
+def chunk(
+    text: str | IO[str] | Iterable[str],
+    max_tokens: int,
+    *,
+    model: str = "gpt-4o",
+    overlap: int = 0,
+    boundaries: Sequence[str] = BOUNDARIES,
+) -> Iterator[Chunk]:
+    """Split ``text`` (a string, a text file or an iterable of strings) into exact chunks.
+
+    >>> doc = "One short line. Another sentence follows here, and it is longer. The end is near."
+    >>> for piece in chunk(doc, 16, model="gpt-4o"):
+    ...     print(repr(piece.text), piece.tokens)
+    'One short line. Another sentence follows here, and it is longer.' 14
+    ' The end is near.' 5
+    """
+    limit = check_budget(max_tokens)
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
+        raise BudgetError(
+            f"overlap must be a whole number from 0 to max_tokens - 1, not {overlap!r}"
+        )
+    unknown = set(boundaries) - set(BOUNDARIES)
+    if unknown:
+        raise BudgetError(f"unknown boundaries {sorted(unknown)}; use {BOUNDARIES}")
+    tok = encoding_for(model)
+    if isinstance(text, str):
+        yield from _chunks_of(tok, text, 0, limit, overlap, boundaries, final=True, index=0)
+        return
+    yield from _chunk_stream(tok, text, limit, overlap, boundaries)
+
+
+def _chunks_of(tok: Tokenizer, text: str, offset: int, limit: int, overlap: int,
+               boundaries: Sequence[str], final: bool, index: int) -> Iterator[Chunk]:  # fmt: skip
+    if not text:
+        return
+    layout = Layout(tok, text)
+    for i, (a, b, tokens) in enumerate(_plan(layout, limit, overlap, boundaries, final)):
+        yield Chunk(text[a:b], offset + a, offset + b, tokens, index + i)
+
+
+def _chunk_stream(tok: Tokenizer, source: IO[str] | Iterable[str], limit: int, overlap: int,
+                  boundaries: Sequence[str]) -> Iterator[Chunk]:  # fmt: skip
+    """Chunk a stream block by block; the last chunk of each block is re-planned with the next."""
+    read = getattr(source, "read", None)
+    blocks: Iterable[str] = iter(lambda: read(1 << 20), "") if callable(read) else source
+    carry, offset, index = "", 0, 0
+    for block in blocks:
+        if not isinstance(block, str):
+            raise TypeError(f"chunk() reads text; got a {type(block).__name__} block")
+        carry += block
+        cut = cut_before(carry, len(carry))
+        if cut <= 0 or len(carry) < 8 * limit:
+            continue
+        layout = Layout(tok, carry[:cut])
+        keep = 0
+        for a, b, tokens in _plan(layout, limit, overlap, boundaries, final=False):
+            keep = a
+            # a chunk is settled only if its whole look-ahead window lies inside this block
+            if layout.tokens_before(a) + 2 * limit > layout.total:
+                break
+            yield Chunk(carry[a:b], offset + a, offset + b, tokens, index)
+            index += 1
+        carry, offset = carry[keep:], offset + keep
+    yield from _chunks_of(tok, carry, offset, limit, overlap, boundaries, final=True, index=index)
+
+
+def chunk_tokens(
+    text: str, max_tokens: int, *, model: str = "gpt-4o", overlap: int = 0,
+    boundaries: Sequence[str] = BOUNDARIES,
+) -> list[npt.NDArray[np.int64]]:  # fmt: skip
+    """Token ids of each chunk of :func:`chunk`, as numpy arrays (the chunks' own encodings).
+
+    >>> [a.tolist() for a in chunk_tokens("hello world", 1, model="gpt-4o")]
+    [[24912], [2375]]
+    """
+    tok = encoding_for(model)
+    pieces = chunk(text, max_tokens, model=model, overlap=overlap, boundaries=boundaries)
+    return [np.asarray(tok.encode(c.text), dtype=np.int64) for c in pieces]

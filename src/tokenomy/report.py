@@ -1,0 +1,42 @@
+"""Renders rows as aligned text and as HTML tables; it computes nothing itself."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
+    """Rows as aligned text; columns after the first are right-aligned.
+
+    >>> print(text_table(["model", "tokens"], [["gpt-4o", 12]]))
+    model   tokens
+    gpt-4o      12
+    """
+    cells = [[str(h) for h in headers], *[[_fmt(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [title] if title else []
+    for row in cells:
+        parts = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
+    """Rows as an HTML table (for Jupyter's ``_repr_html_``), every cell escaped."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
