@@ -75,3 +75,31 @@ def short_texts(corpus: str) -> list[str]:
     rng = random.Random(11)
     starts = [rng.randrange(len(corpus) - 400) for _ in range(10_000)]
     return [corpus[s : s + rng.randrange(20, 400)] for s in starts]
+
+
+# Quality figures gathered by the chunking benchmarks, printed after the timing tables.
+QUALITY: dict[str, dict[str, object]] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if not QUALITY:
+        return
+    terminalreporter.write_sep(
+        "-", "chunk quality (same text, 512 tokens, re-counted with tiktoken)"
+    )
+    columns = ["chunks", "max_tokens", "over_limit", "p10_fill", "lossless", "replacement_chars"]
+    terminalreporter.write_line(f"{'splitter':<40}" + "".join(f"{c:>18}" for c in columns))
+    for name, row in sorted(QUALITY.items()):
+        terminalreporter.write_line(f"{name:<40}" + "".join(f"{row[c]!s:>18}" for c in columns))
+
+
+@pytest.fixture(scope="session")
+def mixed_text(corpus: str) -> str:
+    """About 1 MB: prose, docs, code and 21 languages in equal parts when the corpus is set."""
+    if not CORPUS:
+        return corpus[:1_000_000]
+    parts = [
+        (Path(CORPUS) / name).read_text("utf-8")[:250_000]
+        for name in ("austen.txt", "pydocs.rst.txt", "stdlib_code.txt", "multilingual.txt")
+    ]
+    return "\n".join(parts)

@@ -2,18 +2,25 @@
 
 Workers get a small spec (encoding name, the folder to load vocabularies from), never Encoding
 objects, and build each encoding once per process. The pool starts on first use and is reused.
+On Linux a single-threaded caller forks its workers (no re-import of the caller's script, and
+encodings already loaded come along); otherwise a fork server is used. If the pool cannot run
+(a script without a ``__main__`` guard under spawn, a sandbox without semaphores), the caller
+counts in its own process instead: parallelism is an optimisation, never a new way to fail.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from tokenomy.encodings import encodings_dir
 
+log = logging.getLogger("tokenomy")
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_folder: str | None = None
@@ -57,7 +64,10 @@ def pool() -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
+            if "fork" in methods and threading.active_count() == 1:
+                method = "fork"
+            else:
+                method = "forkserver" if "forkserver" in methods else "spawn"
             _pool = ProcessPoolExecutor(
                 max_workers=cores(),
                 mp_context=multiprocessing.get_context(method),
@@ -68,14 +78,31 @@ def pool() -> ProcessPoolExecutor:
         return _pool
 
 
+def _broken(error: BaseException) -> None:
+    global _pool
+    log.debug("tokenomy: worker pool unavailable (%s); counting in this process", error)
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
 def count_texts_parallel(encoding: str, texts: list[str], parts: int) -> list[int]:
     """Counts of ``texts`` in order, computed in ``parts`` contiguous slices across the pool."""
     size = -(-len(texts) // parts)
     slices = [texts[i : i + size] for i in range(0, len(texts), size)]
-    results = pool().map(_count_texts, [encoding] * len(slices), slices)
+    try:
+        results = list(pool().map(_count_texts, [encoding] * len(slices), slices))
+    except (BrokenProcessPool, OSError, RuntimeError) as error:
+        _broken(error)
+        results = [_count_texts(encoding, s) for s in slices]
     return [n for part in results for n in part]
 
 
 def count_segments_parallel(encoding: str, segments: list[str]) -> int:
     """Sum of the counts of ``segments`` (pieces of one text cut at additive points)."""
-    return sum(pool().map(_count_one, [encoding] * len(segments), segments))
+    try:
+        return sum(pool().map(_count_one, [encoding] * len(segments), segments))
+    except (BrokenProcessPool, OSError, RuntimeError) as error:
+        _broken(error)
+        return sum(_count_one(encoding, s) for s in segments)

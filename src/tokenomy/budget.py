@@ -300,7 +300,7 @@ class Budget:
             floor = min(p.min_tokens, tokens[p.name])
             target = max(floor, tokens[p.name] - over)
             if target == 0:  # nothing of it fits: the whole section is dropped, and says so
-                cuts[p.name] = Truncation("", 0, ((0, 0),), len(p.text), tok.count(p.text))
+                cuts[p.name] = Truncation("", 0, ((0, 0),), len(p.text), "", p.text, tok.name)
                 texts[p.name], tokens[p.name] = "", 0
             elif target < tokens[p.name]:
                 cuts[p.name] = truncate(p.text, target, model=self.model)

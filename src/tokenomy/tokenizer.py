@@ -199,7 +199,7 @@ class Tokenizer:
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
-        pieces = parts or 2 * workers
+        pieces = parts or max(2, min(4 * workers, len(text) // 500_000))
         bounds = [0]
         for i in range(1, pieces):
             cut = cut_near(text, max(len(text) * i // pieces, bounds[-1] + 1))
@@ -226,7 +226,7 @@ class Tokenizer:
         if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
             return [count(t) for t in items]
-        return count_texts_parallel(self.name, items, 2 * workers)
+        return count_texts_parallel(self.name, items, 4 * workers)
 
     # ---- long and hostile input ---------------------------------------------------------------
 

@@ -8,8 +8,9 @@ tokens costs about as much as encoding 40 KB.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._layout import Layout
@@ -27,43 +28,52 @@ class Truncation:
     ``text`` is what to send; ``tokens`` its count on its own. ``kept`` are the ``(start, end)``
     character ranges of the input that ``text`` holds (two ranges for ``side="middle"``);
     ``dropped_chars`` and ``dropped_tokens`` measure the rest, and ``truncated`` says if anything
-    was cut.
+    was cut. ``dropped_tokens`` is counted when first read, so that cutting a long document
+    costs only the kept part.
     """
 
     text: str
     tokens: int
     kept: tuple[tuple[int, int], ...]
     dropped_chars: int
-    dropped_tokens: int
     marker: str = ""
+    _dropped_text: str = field(default="", repr=False, compare=False)
+    _encoding: str = field(default="", repr=False, compare=False)
 
     @property
     def truncated(self) -> bool:
         """True if anything was cut."""
         return self.dropped_chars > 0
 
+    @cached_property
+    def dropped_tokens(self) -> int:
+        """Tokens of the input that were cut (exact: the cuts are additive)."""
+        return encoding_for(self._encoding).count(self._dropped_text) if self._dropped_text else 0
+
 
 def _prefix_layout(tok: Tokenizer, text: str, max_tokens: int) -> Layout:
     """Layout of the shortest prefix (ending at an additive cut) holding more than max_tokens."""
     end = len(text)
-    size = 4 * max_tokens + 256
+    size = 5 * max_tokens + 256
     while True:
         cut = cut_near(text, size) if size < end else end
         layout = Layout(tok, text[:cut])
         if layout.total > max_tokens or cut >= end:
             return layout
-        size *= 4
+        # grow by the density seen so far, with a margin, so a second pass nearly always suffices
+        size = max(2 * size, int(cut * 1.25 * max_tokens / max(layout.total, 1)) + 256)
 
 
 def _suffix_layout(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, Layout]:
     """Start and layout of the shortest suffix (from an additive cut) holding over max_tokens."""
-    size = 4 * max_tokens + 256
+    size = 5 * max_tokens + 256
     while True:
         start = cut_before(text, len(text) - size) if size < len(text) else 0
         layout = Layout(tok, text[start:])
         if layout.total > max_tokens or start == 0:
             return start, layout
-        size *= 4
+        seen = len(text) - start
+        size = max(2 * size, int(seen * 1.25 * max_tokens / max(layout.total, 1)) + 256)
 
 
 def longest_prefix(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, int]:
@@ -130,21 +140,21 @@ def _result(tok: Tokenizer, text: str, kept: str, tokens: int,
             ranges: tuple[tuple[int, int], ...], marker: str) -> Truncation:  # fmt: skip
     dropped_chars = len(text) - sum(b - a for a, b in ranges)
     if dropped_chars == 0:
-        return Truncation(kept, tokens, ranges, 0, 0, "")
+        return Truncation(kept, tokens, ranges, 0)
     # the cuts are additive, so the dropped part counts exactly on its own
     if len(ranges) == 1:
         a, b = ranges[0]
-        dropped = tok.count(text[b:]) if a == 0 else tok.count(text[:a])
+        dropped = text[b:] if a == 0 else text[:a]
     else:
         (_, head_end), (tail_start, _) = ranges
-        dropped = tok.count(text[head_end:tail_start])
-    return Truncation(kept, tokens, ranges, dropped_chars, dropped, marker)
+        dropped = text[head_end:tail_start]
+    return Truncation(kept, tokens, ranges, dropped_chars, marker, dropped, tok.name)
 
 
 def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
     total = tok.count(text) if len(text) <= 16 * limit else None
     if total is not None and total <= limit:
-        return Truncation(text, total, ((0, len(text)),), 0, 0, "")
+        return Truncation(text, total, ((0, len(text)),), 0)
     budget = limit - tok.count(marker)
     while budget > 0:
         head_end, _ = longest_prefix(tok, text, (budget + 1) // 2)
@@ -152,7 +162,7 @@ def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
         tail_rel, _ = longest_suffix(tok, rest, budget // 2)
         tail_start = head_end + tail_rel
         if tail_start <= head_end:  # the whole text fits after all
-            return Truncation(text, tok.count(text), ((0, len(text)),), 0, 0, "")
+            return Truncation(text, tok.count(text), ((0, len(text)),), 0)
         joined = text[:head_end] + marker + text[tail_start:]
         tokens = tok.count(joined)
         if tokens <= limit:
