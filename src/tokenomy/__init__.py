@@ -7,6 +7,13 @@
 
 from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
 from tokenomy.chunking import Chunk, chunk, chunk_tokens
+from tokenomy.embeddings import (
+    EmbeddingInputCount,
+    combine_embeddings,
+    count_embedding_input,
+    embed_long,
+    embedding_chunks,
+)
 from tokenomy.encodings import encoding_names, set_encodings_dir
 from tokenomy.errors import (
     BudgetError,
@@ -18,12 +25,14 @@ from tokenomy.errors import (
     MessageFormatError,
     PriceUnavailableError,
     RegistryError,
+    ResultFormatError,
     TokenomyError,
     UnknownModelError,
     UnsupportedModelError,
 )
 from tokenomy.images import ImageCount, count_image
 from tokenomy.messages import MessageCount, count_messages
+from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
 from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
 from tokenomy.tokenizer import Tokenizer, count, encoding_for
 from tokenomy.truncation import Truncation, fits, truncate
@@ -37,6 +46,7 @@ __all__ = [
     "BudgetExceededError",
     "BudgetReport",
     "Chunk",
+    "EmbeddingInputCount",
     "EncodingError",
     "EncodingFileError",
     "EncodingUnavailableError",
@@ -46,9 +56,11 @@ __all__ = [
     "MessageCount",
     "MessageFormatError",
     "ModelInfo",
+    "ModerationPlan",
     "Price",
     "PriceUnavailableError",
     "RegistryError",
+    "ResultFormatError",
     "Section",
     "Tokenizer",
     "TokenomyError",
@@ -58,14 +70,21 @@ __all__ = [
     "__version__",
     "chunk",
     "chunk_tokens",
+    "combine_embeddings",
     "count",
+    "count_embedding_input",
     "count_image",
     "count_messages",
+    "embed_long",
+    "embedding_chunks",
     "encoding_for",
     "encoding_names",
     "fits",
+    "merge_moderation",
     "model_info",
     "models",
+    "moderate_long",
+    "moderation_chunks",
     "register_model",
     "set_encodings_dir",
     "truncate",

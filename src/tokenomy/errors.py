@@ -10,6 +10,7 @@
     │   └── EncodingFileError        (also ValueError)  a vocabulary file fails its SHA-256
     ├── RegistryError                (also ValueError)  a registry entry is malformed
     ├── MessageFormatError           (also ValueError)  a chat message or tool has the wrong shape
+    ├── ResultFormatError            (also ValueError)  an API result handed back is malformed
     ├── ImageError                   (also ValueError)
     ├── BudgetError                  (also ValueError)  negative or impossible budgets
     │   └── BudgetExceededError      even the minimum does not fit
@@ -101,6 +102,17 @@ class MessageFormatError(TokenomyError, ValueError):
         super().__init__(
             f"{where}: {problem}. Pass messages in the Chat Completions shape, e.g. "
             '{"role": "user", "content": "hi"}.'
+        )
+
+
+class ResultFormatError(TokenomyError, ValueError):
+    """A moderation or embedding result handed back to tokenomy does not have the API's shape."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(
+            f"{where}: {problem}. Pass the API's results as returned (dicts or SDK objects), one "
+            "per chunk, in the plan's order."
         )
 
 

@@ -1,0 +1,204 @@
+"""Embedding inputs that fit: :func:`embedding_chunks`, :func:`combine_embeddings`,
+:func:`embed_long`, :func:`count_embedding_input`.
+
+Embedding models reject input longer than their context (8,191 tokens for text-embedding-ada-002
+and the text-embedding-3 models). Long text is split into exact chunks, embedded chunk by chunk
+with your function, and (optionally) combined as the OpenAI cookbook does: the average of the
+chunk vectors weighted by their token counts, scaled back to unit length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tokenomy._data import table
+from tokenomy._results import get
+from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
+from tokenomy.errors import BudgetError, ResultFormatError, UnsupportedModelError
+from tokenomy.registry import _lookup, warn_if_retired
+from tokenomy.tokenizer import encoding_for
+
+
+def _limit(model: str, max_tokens: int | None) -> int:
+    info = _lookup(model, date.today())
+    warn_if_retired(info)
+    if info.context_window is None:
+        raise UnsupportedModelError(model, "the registry has no input limit for it")
+    if max_tokens is None:
+        return info.context_window
+    return min(check_budget(max_tokens), info.context_window)
+
+
+def embedding_chunks(
+    text: str,
+    *,
+    model: str = "text-embedding-3-small",
+    max_tokens: int | None = None,
+    boundaries: Sequence[str] = BOUNDARIES,
+) -> list[Chunk]:
+    """Exact, lossless chunks of ``text`` that each fit the embedding model's input limit.
+
+    >>> [c.tokens for c in embedding_chunks("lorem ipsum " * 9000)]
+    [8191, 6953, 2858]
+    """
+    return list(chunk(text, _limit(model, max_tokens), model=model, boundaries=boundaries))
+
+
+def combine_embeddings(
+    vectors: Sequence[Sequence[float]] | npt.ArrayLike,
+    weights: Sequence[float] | npt.ArrayLike | None = None,
+    *,
+    normalize: bool = True,
+) -> npt.NDArray[np.float64]:
+    """Weighted average of equal-length vectors, scaled to unit length (a zero vector stays zero).
+
+    >>> combine_embeddings([[1.0, 0.0], [0.0, 1.0]], weights=[3, 1]).round(4).tolist()
+    [0.9487, 0.3162]
+    """
+    try:
+        matrix = np.asarray(vectors, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise BudgetError("vectors must all have the same length and hold numbers") from None
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise BudgetError(
+            f"vectors must be a non-empty list of equal-length vectors, got shape {matrix.shape}"
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise BudgetError("vectors contain NaN or infinity")
+    if weights is None:
+        w = np.ones(matrix.shape[0])
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (matrix.shape[0],):
+            raise BudgetError(f"{w.size} weights for {matrix.shape[0]} vectors")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise BudgetError("weights must be finite, non-negative and not all zero")
+    average: npt.NDArray[np.float64] = (w[:, None] * matrix).sum(axis=0) / w.sum()
+    if normalize:
+        norm = float(np.linalg.norm(average))
+        if norm > 0:
+            average = average / norm
+    return average
+
+
+def _vectors(response: Any, expected: int) -> list[list[float]]:
+    data = get(response, "data")
+    items = data if data is not None else response
+    if not isinstance(items, (list, tuple)) or len(items) != expected:
+        raise ResultFormatError("embed_fn", f"expected {expected} embeddings")
+    out = []
+    for i, item in enumerate(items):
+        vector = get(item, "embedding") if not isinstance(item, (list, tuple, np.ndarray)) else item
+        if vector is None:
+            raise ResultFormatError(f"embed_fn result {i}", "has no 'embedding'")
+        out.append(list(vector))
+    return out
+
+
+def embed_long(
+    text: str,
+    embed_fn: Callable[[list[str]], Any],
+    *,
+    model: str = "text-embedding-3-small",
+    mode: str = "average",
+    max_tokens: int | None = None,
+    batch_size: int = 256,
+) -> npt.NDArray[np.float64] | list[tuple[Chunk, npt.NDArray[np.float64]]]:
+    """Embed text of any length: chunk it, call ``embed_fn`` per batch, then combine or not.
+
+    ``embed_fn`` takes a list of strings and returns the endpoint's response (or a list of
+    vectors). ``mode="average"`` gives one unit vector weighted by chunk tokens; ``"chunks"``
+    gives each chunk with its vector.
+    """
+    if mode not in ("average", "chunks"):
+        raise BudgetError(f"mode must be 'average' or 'chunks', not {mode!r}")
+    pieces = embedding_chunks(text, model=model, max_tokens=max_tokens)
+    if not pieces:
+        raise BudgetError("cannot embed empty text")
+    size = check_budget(batch_size, "batch_size")
+    vectors: list[list[float]] = []
+    for start in range(0, len(pieces), size):
+        batch = [c.text for c in pieces[start : start + size]]
+        vectors.extend(_vectors(embed_fn(batch), len(batch)))
+    if mode == "chunks":
+        return [(c, np.asarray(v, dtype=np.float64)) for c, v in zip(pieces, vectors, strict=True)]
+    return combine_embeddings(vectors, weights=[c.tokens for c in pieces])
+
+
+@dataclass(frozen=True)
+class EmbeddingInputCount:
+    """Tokens of an embeddings request's ``input``, and which limits it breaks."""
+
+    total: int
+    per_input: tuple[int, ...]
+    limit: int
+    over_limit: tuple[int, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True if the endpoint would accept the input."""
+        return not self.problems
+
+    def __int__(self) -> int:
+        return self.total
+
+
+def count_embedding_input(
+    input: Any, *, model: str = "text-embedding-3-small"
+) -> EmbeddingInputCount:
+    """Count an embeddings ``input`` as the endpoint accepts it: a string, a list of strings, a
+    list of token ids, or a list of such lists; reports inputs over the model's limit, more than
+    2,048 inputs, more than 300,000 tokens in the request, and empty inputs.
+
+    >>> result = count_embedding_input(["hello world", [9906, 1917]])
+    >>> result.per_input, result.ok
+    ((2, 2), True)
+    """
+    rules = table("endpoints")["embeddings"]
+    limit = _limit(model, None)
+    tok = encoding_for(model)
+    if isinstance(input, str) or (
+        isinstance(input, list) and input and all(_is_id(x) for x in input)
+    ):
+        items: list[Any] = [input]
+    elif isinstance(input, (list, tuple)):
+        items = list(input)
+    else:
+        raise TypeError(f"embedding input must be a str or a list, not {type(input).__name__}")
+    counts: list[int] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            counts.append(tok.count(item))
+        elif isinstance(item, (list, tuple)) and all(_is_id(x) for x in item):
+            bad = [x for x in item if x >= tok.n_vocab]
+            if bad:
+                problems.append(f"input {i} has token ids beyond the vocabulary: {bad[:3]}")
+            counts.append(len(item))
+        else:
+            raise ResultFormatError(f"input[{i}]", "must be a string or a list of token ids")
+        if counts[-1] == 0 and not rules["empty_input_allowed"]:
+            problems.append(f"input {i} is empty; the endpoint rejects empty input")
+    over = tuple(i for i, n in enumerate(counts) if n > limit)
+    if over:
+        problems.append(f"inputs {list(over)[:10]} exceed {model}'s {limit}-token limit")
+    if len(items) > rules["max_inputs"]:
+        problems.append(
+            f"{len(items)} inputs exceed the {rules['max_inputs']}-input limit per request"
+        )
+    if sum(counts) > rules["max_request_tokens"]:
+        problems.append(
+            f"{sum(counts)} tokens exceed the {rules['max_request_tokens']}-token limit per request"
+        )
+    return EmbeddingInputCount(sum(counts), tuple(counts), limit, over, tuple(problems))
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

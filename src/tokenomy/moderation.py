@@ -1,0 +1,229 @@
+"""Long moderation input, as the endpoint treats it: :func:`moderation_chunks`,
+:func:`merge_moderation`, :func:`moderate_long`.
+
+The moderation endpoint checks long input in chunks of 4,096 tokens, truncates beyond 32,768, and
+reports per category the maximum score over the chunks (``data/endpoints.toml``). tokenomy plans
+the same chunks client-side, says exactly what a cap leaves unchecked, and merges per-chunk
+results the documented way. It never calls the API: you pass a function or the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tokenomy._data import table
+from tokenomy._results import as_dict, get
+from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
+from tokenomy.errors import BudgetError, ResultFormatError
+from tokenomy.tokenizer import encoding_for
+from tokenomy.truncation import longest_prefix
+
+
+def _rules() -> dict[str, Any]:
+    rules: dict[str, Any] = table("endpoints")["moderations"]
+    return rules
+
+
+@dataclass(frozen=True)
+class ModerationPlan:
+    """The chunks to send, which input each belongs to, and what a cap left unchecked.
+
+    ``texts`` is the list to pass as the endpoint's ``input``. For each input, ``checked_until``
+    is the character offset where checking stops (its length when nothing was cut) and
+    ``dropped_tokens`` / ``dropped_chars`` measure the rest.
+    """
+
+    chunks: tuple[Chunk, ...]
+    input_index: tuple[int, ...]
+    checked_until: tuple[int, ...]
+    dropped_tokens: tuple[int, ...]
+    dropped_chars: tuple[int, ...]
+    model: str
+    chunk_tokens: int
+    max_tokens: int | None
+
+    @property
+    def texts(self) -> list[str]:
+        """Chunk texts in order: the ``input`` array to send."""
+        return [c.text for c in self.chunks]
+
+    @property
+    def truncated(self) -> bool:
+        """True if any input was cut at ``max_tokens``."""
+        return any(self.dropped_chars)
+
+    @property
+    def inputs(self) -> int:
+        """Number of original inputs."""
+        return len(self.checked_until)
+
+
+def moderation_chunks(
+    text: str | Sequence[str],
+    *,
+    model: str = "text-moderation-latest",
+    chunk_tokens: int | None = None,
+    max_tokens: int | str | None = "default",
+    boundaries: Sequence[str] = BOUNDARIES,
+) -> ModerationPlan:
+    """Plan the chunks the moderation endpoint would check for ``text`` (or a list of texts).
+
+    ``max_tokens`` defaults to the endpoint's 32,768-token cap; ``None`` checks everything.
+
+    >>> plan = moderation_chunks("You are great. " * 3000, model="omni-moderation-latest")
+    >>> [c.tokens for c in plan.chunks], plan.truncated
+    ([4096, 4096, 3809], False)
+    """
+    rules = _rules()
+    size = check_budget(
+        rules["chunk_tokens"] if chunk_tokens is None else chunk_tokens, "chunk_tokens"
+    )
+    cap = rules["max_tokens"] if max_tokens == "default" else max_tokens
+    if cap is not None:
+        cap = check_budget(cap, "max_tokens")
+    inputs = [text] if isinstance(text, str) else list(text)
+    if not inputs:
+        raise BudgetError("moderation input is empty: pass a string or a non-empty list of strings")
+    tok = encoding_for(model)
+    chunks: list[Chunk] = []
+    owners: list[int] = []
+    checked, dropped_tokens, dropped_chars = [], [], []
+    for i, item in enumerate(inputs):
+        if not isinstance(item, str):
+            raise TypeError(f"moderation input {i} must be a str, not {type(item).__name__}")
+        end = len(item)
+        if cap is not None:
+            end, _ = longest_prefix(tok, item, cap)
+        rest = item[end:]
+        for piece in chunk(item[:end], size, model=model, boundaries=boundaries):
+            chunks.append(Chunk(piece.text, piece.start, piece.end, piece.tokens, len(chunks)))
+            owners.append(i)
+        checked.append(end)
+        dropped_chars.append(len(rest))
+        dropped_tokens.append(tok.count(rest) if rest else 0)
+    return ModerationPlan(
+        tuple(chunks), tuple(owners), tuple(checked), tuple(dropped_tokens), tuple(dropped_chars),
+        model, size, cap,
+    )  # fmt: skip
+
+
+def _flatten(results: Any) -> list[Any]:
+    """Per-chunk results from a list of results, a list of responses, or one response."""
+    if get(results, "results") is not None and not isinstance(results, (list, tuple)):
+        results = [results]
+    if not isinstance(results, (list, tuple)):
+        raise ResultFormatError("results", "expected a list of moderation results or responses")
+    flat: list[Any] = []
+    for i, item in enumerate(results):
+        inner = get(item, "results")
+        if inner is not None:
+            if not isinstance(inner, (list, tuple)):
+                raise ResultFormatError(f"results[{i}].results", "must be a list")
+            flat.extend(inner)
+        else:
+            flat.append(item)
+    return flat
+
+
+def _read(
+    result: Any, where: str
+) -> tuple[bool, dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    flagged = get(result, "flagged")
+    categories = as_dict(get(result, "categories"))
+    scores = as_dict(get(result, "category_scores"))
+    if not isinstance(flagged, bool) or categories is None or scores is None:
+        raise ResultFormatError(
+            where, "a moderation result needs 'flagged', 'categories' and 'category_scores'"
+        )
+    for key, value in scores.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ResultFormatError(
+                f"{where}.category_scores[{key!r}]", f"{value!r} is not a number"
+            )
+    applied = get(result, "category_applied_input_types")
+    return flagged, categories, scores, (as_dict(applied) if applied is not None else None)
+
+
+def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[dict[str, Any]]:
+    """One result per original input, merged from per-chunk results the documented way.
+
+    ``flagged`` and each category flag are true if any chunk's is; each score is the maximum over
+    the chunks; ``category_applied_input_types`` are united. ``max_score_chunk`` says which chunk
+    (index into the plan's chunks) gave each maximum. Categories the library does not know are
+    carried through unchanged.
+
+    >>> a = {"flagged": True, "categories": {"hate": True}, "category_scores": {"hate": 0.9901}}
+    >>> b = {"flagged": False, "categories": {"hate": False}, "category_scores": {"hate": 0.1901}}
+    >>> merge_moderation([a, b])[0]["category_scores"]
+    {'hate': 0.9901}
+    """
+    flat = _flatten(results)
+    owners = list(plan.input_index) if plan is not None else [0] * len(flat)
+    inputs = plan.inputs if plan is not None else 1
+    if not flat:
+        raise ResultFormatError("results", "no results given")
+    if len(flat) != len(owners):
+        raise ResultFormatError(
+            "results",
+            f"{len(flat)} results for {len(owners)} planned chunks; they must match one to one",
+        )
+    merged: list[dict[str, Any]] = [
+        {"flagged": False, "categories": {}, "category_scores": {}, "max_score_chunk": {}}
+        for _ in range(inputs)
+    ]
+    for k, (result, owner) in enumerate(zip(flat, owners, strict=True)):
+        flagged, categories, scores, applied = _read(result, f"results[{k}]")
+        out = merged[owner]
+        out["flagged"] = out["flagged"] or flagged
+        for name, value in categories.items():
+            out["categories"][name] = bool(out["categories"].get(name)) or bool(value)
+        for name, value in scores.items():
+            if value is None:
+                out["category_scores"].setdefault(name, None)
+                continue
+            best = out["category_scores"].get(name)
+            if best is None or value > best:
+                out["category_scores"][name] = value
+                out["max_score_chunk"][name] = k
+        if applied is not None:
+            types = out.setdefault("category_applied_input_types", {})
+            for name, kinds in applied.items():
+                seen = types.setdefault(name, [])
+                seen.extend(t for t in (kinds or ()) if t not in seen)
+    for owner in range(inputs):
+        if owner not in owners:
+            raise ResultFormatError("plan", f"input {owner} has no chunk to merge")
+    return merged
+
+
+def moderate_long(
+    text: str | Sequence[str],
+    moderate_fn: Callable[[list[str]], Any],
+    *,
+    model: str = "text-moderation-latest",
+    chunk_tokens: int | None = None,
+    max_tokens: int | str | None = "default",
+    batch_size: int = 32,
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Plan chunks, call ``moderate_fn`` once per batch of chunk texts, merge the results.
+
+    ``moderate_fn`` receives a list of strings and returns the endpoint's response (or its list
+    of results), e.g. ``lambda texts: client.moderations.create(model=..., input=texts)``.
+    A single string gives one merged dict; a list gives one per input.
+    """
+    plan = moderation_chunks(text, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens)
+    size = check_budget(batch_size, "batch_size")
+    results: list[Any] = []
+    texts = plan.texts
+    for start in range(0, len(texts), size):
+        batch = texts[start : start + size]
+        got = _flatten(moderate_fn(batch))
+        if len(got) != len(batch):
+            raise ResultFormatError(
+                "moderate_fn", f"returned {len(got)} results for {len(batch)} inputs"
+            )
+        results.extend(got)
+    merged = merge_moderation(results, plan)
+    return merged[0] if isinstance(text, str) else merged

@@ -1,0 +1,164 @@
+"""Moderation planning and merging: documented chunk sizes, caps, max-score merging."""
+
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import corpus_text, tiktoken_enc
+from tokenomy import (
+    BudgetError,
+    ResultFormatError,
+    merge_moderation,
+    moderate_long,
+    moderation_chunks,
+)
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def n(text: str, name: str = "cl100k_base") -> int:
+    return len(tiktoken_enc(name).encode_ordinary(text))
+
+
+def test_documented_merge_example() -> None:
+    """Chunk scores 0.9901 and 0.1901 merge to 0.9901; flags are OR-ed."""
+    chunks = [
+        {"flagged": True, "categories": {"hate": True, "violence": False},
+         "category_scores": {"hate": 0.9901, "violence": 0.01}},
+        {"flagged": False, "categories": {"hate": False, "violence": False},
+         "category_scores": {"hate": 0.1901, "violence": 0.2}},
+    ]  # fmt: skip
+    merged = merge_moderation(chunks)[0]
+    assert merged["category_scores"] == {"hate": 0.9901, "violence": 0.2}
+    assert merged["flagged"] and merged["categories"] == {"hate": True, "violence": False}
+    assert merged["max_score_chunk"] == {"hate": 0, "violence": 1}
+
+
+def test_long_text_uses_the_cap_and_reports_the_rest() -> None:
+    """Over 40,000 tokens: chunks of at most 4,096 use (nearly) all of 32,768; the tail is reported."""
+    text = corpus_text("austen.txt")[:250_000]
+    assert n(text) > 40_000
+    plan = moderation_chunks(text)
+    assert all(c.tokens == n(c.text) <= 4096 for c in plan.chunks)
+    used = sum(c.tokens for c in plan.chunks)
+    assert 32_768 - 50 <= used <= 32_768
+    assert plan.truncated and plan.checked_until[0] == plan.chunks[-1].end
+    assert plan.dropped_chars[0] == len(text) - plan.checked_until[0]
+    assert used + plan.dropped_tokens[0] == n(text)
+    whole = moderation_chunks(text, max_tokens=None)
+    assert not whole.truncated and "".join(whole.texts) == text
+
+
+def test_list_input_tracks_owners() -> None:
+    """An array input keeps track of which chunk belongs to which input."""
+    plan = moderation_chunks(["short one", "word " * 9000, "third"], model="omni-moderation-latest")
+    assert plan.inputs == 3 and plan.input_index[0] == 0 and plan.input_index[-1] == 2
+    assert sorted(set(plan.input_index)) == [0, 1, 2]
+    results = [{"flagged": i == 2, "categories": {"x": i == 2}, "category_scores": {"x": i / 10}}
+               for i in range(len(plan.chunks))]  # fmt: skip
+    merged = merge_moderation(results, plan)
+    assert len(merged) == 3
+    assert merged[1]["flagged"] and merged[1]["category_scores"]["x"] == max(
+        i / 10 for i, o in enumerate(plan.input_index) if o == 1
+    )
+    assert not merged[0]["flagged"]
+
+
+def test_sdk_objects_omni_categories_and_unknown_categories() -> None:
+    """SDK-like objects, applied input types and unknown categories merge without loss."""
+
+    class Model(SimpleNamespace):
+        def model_dump(self, by_alias: bool = False) -> dict[str, Any]:
+            return dict(vars(self))
+
+    one = SimpleNamespace(
+        flagged=False,
+        categories=Model(**{"violence/graphic": False}),
+        category_scores=Model(**{"violence/graphic": 0.3}),
+        category_applied_input_types=Model(**{"violence/graphic": ["text"]}),
+    )
+    two = {
+        "flagged": True,
+        "categories": {"violence/graphic": True, "brand_new": True},
+        "category_scores": {"violence/graphic": 0.7, "brand_new": 0.5},
+        "category_applied_input_types": {"violence/graphic": ["image", "text"]},
+    }
+    merged = merge_moderation([{"id": "r", "results": [one, two]}])[0]
+    assert merged["category_scores"] == {"violence/graphic": 0.7, "brand_new": 0.5}
+    assert merged["category_applied_input_types"]["violence/graphic"] == ["text", "image"]
+    assert merged["categories"]["brand_new"] is True
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [],
+        [{"flagged": "yes"}],
+        [{"flagged": True, "categories": {}}],
+        [{"flagged": True, "categories": {}, "category_scores": {"a": "x"}}],
+        "nope",
+    ],
+)
+def test_malformed_results(bad: Any) -> None:
+    """Missing fields, wrong types and empty lists raise ResultFormatError."""
+    with pytest.raises(ResultFormatError):
+        merge_moderation(bad)
+
+
+def test_mismatched_lengths() -> None:
+    """More or fewer results than planned chunks is an error, not a silent merge."""
+    plan = moderation_chunks(["a", "b"])
+    one = {"flagged": False, "categories": {}, "category_scores": {}}
+    with pytest.raises(ResultFormatError, match="2 planned"):
+        merge_moderation([one], plan)
+
+
+def test_moderate_long_calls_in_batches() -> None:
+    """moderate_long calls the function once per batch and merges per input."""
+    calls: list[int] = []
+
+    def fake(texts: list[str]) -> dict[str, Any]:
+        calls.append(len(texts))
+        return {"results": [{"flagged": "bad" in t, "categories": {"h": "bad" in t},
+                             "category_scores": {"h": 0.9 if "bad" in t else 0.1}} for t in texts]}  # fmt: skip
+
+    text = "fine words " * 20_000 + " bad " + "fine words " * 2000
+    merged = moderate_long(text, fake, batch_size=3, max_tokens=None)
+    assert isinstance(merged, dict) and merged["flagged"] and merged["category_scores"]["h"] == 0.9
+    assert max(calls) <= 3 and sum(calls) == len(moderation_chunks(text, max_tokens=None).chunks)
+
+
+def test_bad_plans() -> None:
+    """Empty input and impossible sizes raise clear errors."""
+    with pytest.raises(BudgetError):
+        moderation_chunks([])
+    with pytest.raises(BudgetError):
+        moderation_chunks("x", chunk_tokens=0)
+
+
+@given(text=st.text(max_size=500), size=st.integers(1, 30), cap=st.none() | st.integers(1, 80))
+@settings(max_examples=150, deadline=None)
+def test_plan_invariants(text: str, size: int, cap: int | None) -> None:
+    """Chunks fit, tile the checked prefix, and checked + dropped rebuild the input."""
+    try:
+        plan = moderation_chunks(text, chunk_tokens=size, max_tokens=cap)
+    except BudgetError:
+        return  # a single character larger than the chunk size
+    checked = plan.checked_until[0]
+    assert "".join(plan.texts) == text[:checked]
+    assert all(c.tokens == n(c.text) <= size for c in plan.chunks)
+    assert checked + plan.dropped_chars[0] == len(text)
+    if cap is not None:
+        assert n(text[:checked]) <= cap
+    assert plan.dropped_tokens[0] == n(text[checked:])
