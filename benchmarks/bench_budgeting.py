@@ -27,9 +27,7 @@ def test_fits_10mb(benchmark, ten_mb: str, kind: str) -> None:  # type: ignore[n
     if kind == "tokenomy.fits":
         result = benchmark(lambda: tokenomy.fits(ten_mb, 8192, model=MODEL))
     else:
-        result = benchmark.pedantic(
-            lambda: len(enc.encode_ordinary(ten_mb)) <= 8192, rounds=3, iterations=1
-        )
+        result = benchmark.pedantic(lambda: len(enc.encode_ordinary(ten_mb)) <= 8192, rounds=3, iterations=1)
     assert result is False
 
 
@@ -60,9 +58,7 @@ def _quality(name: str, text: str, chunks: list[str]) -> None:
 def _splitters(overlap: int) -> dict[str, Callable[[str], list[str]]]:
     enc = tiktoken_enc(ENC)
     runners: dict[str, Callable[[str], list[str]]] = {
-        "tokenomy.chunk": lambda t: [
-            c.text for c in tokenomy.chunk(t, 512, model=MODEL, overlap=overlap)
-        ],
+        "tokenomy.chunk": lambda t: [c.text for c in tokenomy.chunk(t, 512, model=MODEL, overlap=overlap)],
     }
     try:
         from langchain_text_splitters import TokenTextSplitter

@@ -5,12 +5,14 @@ from __future__ import annotations
 import warnings
 
 import pytest
-
-import tokenomy
 from tests.conftest import tiktoken_enc
 
+import tokenomy
 
-@pytest.mark.parametrize("kind", ["tiktoken encode (baseline)", "moderation_chunks (no cap)", "embedding_chunks"])
+
+@pytest.mark.parametrize(
+    "kind", ["tiktoken encode (baseline)", "moderation_chunks (no cap)", "embedding_chunks"]
+)
 def test_plan_1mb(benchmark, mixed_text: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "plan-1MB-cl100k"
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -24,6 +26,8 @@ def test_plan_1mb(benchmark, mixed_text: str, kind: str) -> None:  # type: ignor
         assert max(c.tokens for c in plan.chunks) <= 4096
     else:
         chunks = benchmark.pedantic(
-            lambda: tokenomy.embedding_chunks(mixed_text, model="text-embedding-3-small"), rounds=5, iterations=1
+            lambda: tokenomy.embedding_chunks(mixed_text, model="text-embedding-3-small"),
+            rounds=5,
+            iterations=1,
         )
         assert max(c.tokens for c in chunks) <= 8191

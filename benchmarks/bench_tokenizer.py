@@ -50,7 +50,5 @@ def test_count_batch(benchmark, short_texts: list[str], kind: str) -> None:  # t
         result = benchmark.pedantic(tok.count_batch, args=(short_texts,), rounds=10, iterations=1)
     else:
         encode = enc.encode_ordinary
-        result = benchmark.pedantic(
-            lambda: [len(encode(t)) for t in short_texts], rounds=10, iterations=1
-        )
+        result = benchmark.pedantic(lambda: [len(encode(t)) for t in short_texts], rounds=10, iterations=1)
     assert result == [len(enc.encode_ordinary(t)) for t in short_texts]

@@ -84,9 +84,7 @@ QUALITY: dict[str, dict[str, object]] = {}
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     if not QUALITY:
         return
-    terminalreporter.write_sep(
-        "-", "chunk quality (same text, 512 tokens, re-counted with tiktoken)"
-    )
+    terminalreporter.write_sep("-", "chunk quality (same text, 512 tokens, re-counted with tiktoken)")
     columns = ["chunks", "max_tokens", "over_limit", "p10_fill", "lossless", "replacement_chars"]
     terminalreporter.write_line(f"{'splitter':<40}" + "".join(f"{c:>18}" for c in columns))
     for name, row in sorted(QUALITY.items()):

@@ -65,9 +65,7 @@ def test_boundary_preference() -> None:
     text = para.strip() + "\n\n" + para.strip() + "\n\n" + para
     chunks = list(chunk(text, 100, model="gpt-4o"))
     assert chunks[0].text.endswith("\n\n") or chunks[0].text.endswith(".")
-    sentences = list(
-        chunk("One two three four. Five six seven eight nine ten. " * 30, 40, model="gpt-4o")
-    )
+    sentences = list(chunk("One two three four. Five six seven eight nine ten. " * 30, 40, model="gpt-4o"))
     assert all(c.text.rstrip().endswith(".") for c in sentences[:-1])
 
 
@@ -82,14 +80,10 @@ def test_cjk_without_spaces_and_one_giant_piece() -> None:
     """Text without spaces is cut at punctuation; a single huge piece is cut inside, still exact."""
     cjk = ("这是一个没有空格的句子，" * 30 + "。") * 20
     chunks = list(chunk(cjk, 64, model="gpt-4o"))
-    assert "".join(c.text for c in chunks) == cjk and all(
-        c.tokens == n(c.text) <= 64 for c in chunks
-    )
+    assert "".join(c.text for c in chunks) == cjk and all(c.tokens == n(c.text) <= 64 for c in chunks)
     blob = "Q" * 5000
     chunks = list(chunk(blob, 10, model="gpt-4o"))
-    assert "".join(c.text for c in chunks) == blob and all(
-        c.tokens == n(c.text) <= 10 for c in chunks
-    )
+    assert "".join(c.text for c in chunks) == blob and all(c.tokens == n(c.text) <= 10 for c in chunks)
 
 
 def test_streams_give_the_same_chunks(corpus_file: str) -> None:
@@ -103,9 +97,7 @@ def test_streams_give_the_same_chunks(corpus_file: str) -> None:
     assert [c.index for c in streamed] == list(range(len(streamed)))
     assert [(c.start, c.end, c.tokens) for c in streamed] == whole
     filed = list(chunk(io.StringIO(text), 256, model="gpt-4o", overlap=32))
-    assert [(c.start, c.end) for c in filed] == [
-        (c.start, c.end) for c in chunk(text, 256, overlap=32)
-    ]
+    assert [(c.start, c.end) for c in filed] == [(c.start, c.end) for c in chunk(text, 256, overlap=32)]
 
 
 def test_chunk_tokens_are_the_chunks_ids() -> None:
@@ -113,9 +105,7 @@ def test_chunk_tokens_are_the_chunks_ids() -> None:
     text = "The quick brown fox jumps over the lazy dog. " * 20
     arrays = chunk_tokens(text, 30, model="gpt-4o")
     texts = [c.text for c in chunk(text, 30, model="gpt-4o")]
-    assert [a.tolist() for a in arrays] == [
-        tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts
-    ]
+    assert [a.tolist() for a in arrays] == [tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts]
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,7 @@ def test_rules_are_additive_on_corpus(name: str, corpus_file: str) -> None:
         whole = len(enc.encode_ordinary(window))
         positions = _rule_positions(window)
         for p in rng.sample(positions, min(5, len(positions))):
-            assert (
-                len(enc.encode_ordinary(window[:p])) + len(enc.encode_ordinary(window[p:])) == whole
-            )
+            assert len(enc.encode_ordinary(window[:p])) + len(enc.encode_ordinary(window[p:])) == whole
             checked += 1
     assert checked > 100
 

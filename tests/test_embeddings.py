@@ -64,9 +64,7 @@ def test_embed_long_average_and_chunks() -> None:
     assert isinstance(chunks, list) and seen == [1] * len(chunks)
     vector = embed_long(text, fake)
     pieces = embedding_chunks(text)
-    expected = combine_embeddings(
-        [[float(len(c.text)), 1.0] for c in pieces], [c.tokens for c in pieces]
-    )
+    expected = combine_embeddings([[float(len(c.text)), 1.0] for c in pieces], [c.tokens for c in pieces])
     assert np.allclose(vector, expected)
 
 

@@ -90,9 +90,7 @@ def test_missing_file_offline_says_what_to_put_where(
     assert "TOKENOMY_ENCODINGS_DIR" in message
 
 
-def test_env_var_names_the_folder(
-    tmp_path: Path, fresh: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_env_var_names_the_folder(tmp_path: Path, fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """TOKENOMY_ENCODINGS_DIR is read when no folder was set by the API."""
     monkeypatch.setenv("TOKENOMY_ENCODINGS_DIR", str(tmp_path))
     assert enc_module.encodings_dir() == tmp_path

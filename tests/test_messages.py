@@ -36,9 +36,7 @@ def _quiet() -> object:
 def test_documented_conversations(example: dict[str, Any]) -> None:
     """The cookbook's API-verified conversations and tool examples count exactly."""
     given_input = example["input"]
-    result = count_messages(
-        given_input["messages"], example["model"], tools=given_input.get("tools")
-    )
+    result = count_messages(given_input["messages"], example["model"], tools=given_input.get("tools"))
     assert result.total == example["expected_tokens"]
     assert int(result) == result.total
 
@@ -101,10 +99,7 @@ def test_api_verified_function_cases(
     messages: list[dict[str, Any]], functions: list[dict[str, Any]] | None, expected: int
 ) -> None:
     """hmarr/openai-chat-tokens' API-verified gpt-3.5-turbo cases, including legacy functions."""
-    assert (
-        count_messages(messages, "gpt-3.5-turbo", functions=functions, as_of=GPT35_2023).total
-        == expected
-    )
+    assert count_messages(messages, "gpt-3.5-turbo", functions=functions, as_of=GPT35_2023).total == expected
 
 
 SEARCH_TOOL = {"type": "function", "function": {
@@ -126,9 +121,7 @@ SEARCH_TOOL = {"type": "function", "function": {
 def test_api_verified_tool_choice(tool_choice: Any, expected: int) -> None:
     """pamelafox/openai-messages-token-helper's API-verified (cl100k) tool_choice costs: +1 none, +7+name."""
     system = [{"role": "system", "content": "You are a bot."}]
-    result = count_messages(
-        system, "gpt-3.5-turbo-0125", tools=[SEARCH_TOOL], tool_choice=tool_choice
-    )
+    result = count_messages(system, "gpt-3.5-turbo-0125", tools=[SEARCH_TOOL], tool_choice=tool_choice)
     assert result.total == expected
 
 
@@ -148,9 +141,7 @@ def test_content_parts_and_none_content() -> None:
         }
     ]
     enc = tiktoken_enc("o200k_base")
-    expected = (
-        3 + len(enc.encode("user")) + len(enc.encode("hello ")) + len(enc.encode("world")) + 3
-    )
+    expected = 3 + len(enc.encode("user")) + len(enc.encode("hello ")) + len(enc.encode("world")) + 3
     assert count_messages(parts, "gpt-4o").total == expected
     calls = [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
              "function": {"name": "f", "arguments": "{}"}}]},

@@ -18,9 +18,7 @@ from tokenomy._data import table
 from tokenomy.errors import RegistryError, UnknownModelError
 
 REFERENCE_CSV = (
-    Path(os.environ.get("TOKENOMY_CORPUS_DIR", "/nonexistent")).parent
-    / "reference"
-    / "openai-models.csv"
+    Path(os.environ.get("TOKENOMY_CORPUS_DIR", "/nonexistent")).parent / "reference" / "openai-models.csv"
 )
 
 
@@ -47,9 +45,7 @@ def test_every_entry_is_consistent() -> None:
             assert value is None or value >= 0, info.name
         assert info.source, info.name
     text_kinds = {"chat", "completion", "embedding", "moderation", "realtime"}
-    assert all(i.encoding for i in _all() if i.kind in text_kinds), (
-        "every text model has a tokenizer"
-    )
+    assert all(i.encoding for i in _all() if i.kind in text_kinds), "every text model has a tokenizer"
 
 
 def test_alias_targets_exist() -> None:
@@ -116,11 +112,7 @@ def test_fine_tuned_names_use_base_model() -> None:
     day = date(2025, 6, 1)
     assert registry._lookup("ft:gpt-3.5-turbo-0613:acme::8abc", day).encoding == "cl100k_base"
     info = registry._lookup("ft:gpt-4.1-2025-04-14:acme:v1:xyz", day)
-    assert (
-        info.encoding == "o200k_base"
-        and info.fine_tuned
-        and info.base_model == "gpt-4.1-2025-04-14"
-    )
+    assert info.encoding == "o200k_base" and info.fine_tuned and info.base_model == "gpt-4.1-2025-04-14"
     assert info.price.input is None  # fine-tuned usage prices are not guessed from the base
     assert registry._lookup("curie:ft-acme-2023-01-01", day).encoding == "r50k_base"
 
@@ -147,16 +139,12 @@ def test_retired_model_warns_with_replacement() -> None:
     assert info.status == "shut down"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert (
-            tokenomy.model_info("gpt-4-vision-preview", as_of=date(2024, 1, 1)).status == "active"
-        )
+        assert tokenomy.model_info("gpt-4-vision-preview", as_of=date(2024, 1, 1)).status == "active"
 
 
 def test_register_model_overrides_and_validates() -> None:
     """register_model layers entries; bad ones are refused whole with the field named."""
-    info = tokenomy.register_model(
-        "acme-chat", based_on="gpt-4o-mini-2024-07-18", context_window=64000
-    )
+    info = tokenomy.register_model("acme-chat", based_on="gpt-4o-mini-2024-07-18", context_window=64000)
     assert (info.encoding, info.context_window) == ("o200k_base", 64000)
     assert tokenomy.count("hello world", model="acme-chat") == 2
     with pytest.raises(RegistryError, match=r"price\.input"):

@@ -11,9 +11,9 @@ from tests.conftest import ENCODING_NAMES, corpus_text, tiktoken_enc
 from tokenomy import encoding_for
 from tokenomy.errors import UnsupportedModelError
 
-TEXTS = st.text(
-    alphabet=st.characters(codec=None, exclude_categories=()), max_size=300
-) | st.sampled_from(["<|endoftext|>", "<|im_start|>user", " \n\t\u3000", "🧑‍🤝‍🧑", "e\u0301\u0301"])
+TEXTS = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=300) | st.sampled_from(
+    ["<|endoftext|>", "<|im_start|>user", " \n\t\u3000", "🧑‍🤝‍🧑", "e\u0301\u0301"]
+)
 
 
 @pytest.mark.parametrize("name", ENCODING_NAMES)
@@ -116,9 +116,7 @@ def test_count_batch_preserves_order_serial_and_parallel() -> None:
     small = ["a", "hello world", "", "<|endoftext|>"]
     assert tok.count_batch(small) == [tok.count(t) for t in small]
     big = [f"line {i} " * (i % 50 + 1) for i in range(6000)]
-    assert tok.count_batch(iter(big)) == [
-        len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in big
-    ]
+    assert tok.count_batch(iter(big)) == [len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in big]
 
 
 def test_non_text_model_has_no_tokenizer() -> None:
@@ -136,6 +134,4 @@ def test_wrong_type_is_a_type_error() -> None:
 def test_lone_surrogates_count_like_tiktoken() -> None:
     """Lone surrogates are replaced as tiktoken does, never an exception."""
     text = "a\ud800b"
-    assert encoding_for("o200k_base").count(text) == len(
-        tiktoken_enc("o200k_base").encode_ordinary(text)
-    )
+    assert encoding_for("o200k_base").count(text) == len(tiktoken_enc("o200k_base").encode_ordinary(text))

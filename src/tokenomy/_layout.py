@@ -68,9 +68,7 @@ class Layout:
 
     def _points(self) -> npt.NDArray[np.uint32]:
         if self.codepoints is None:
-            self.codepoints = np.frombuffer(self.text.encode("latin-1"), dtype=np.uint8).astype(
-                np.uint32
-            )
+            self.codepoints = np.frombuffer(self.text.encode("latin-1"), dtype=np.uint8).astype(np.uint32)
         return self.codepoints
 
     def kinds(self) -> npt.NDArray[np.int8]:
@@ -94,9 +92,7 @@ class Layout:
         space_prev, space_next = np.isin(prev, _SPACES), np.isin(nxt, _SPACES)
         nl = np.uint32(10)
         paragraph = (
-            ((prev2 == nl) & (prev == nl))
-            | ((prev == nl) & (nxt == nl))
-            | ((nxt == nl) & (nxt2 == nl))
+            ((prev2 == nl) & (prev == nl)) | ((prev == nl) & (nxt == nl)) | ((nxt == nl) & (nxt2 == nl))
         )
         ends = np.isin(prev, _SENTENCE_END)
         sentence = (ends | (np.isin(prev, _CLOSERS) & np.isin(prev2, _SENTENCE_END))

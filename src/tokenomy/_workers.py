@@ -14,9 +14,10 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from tokenomy.encodings import encodings_dir
 
@@ -76,6 +77,30 @@ def pool() -> ProcessPoolExecutor:
             )
             _pool_folder = key
         return _pool
+
+
+def map_batches(
+    fn: Callable[[Any, Any], Any], spec: Any, batches: Iterator[Any], window: int | None = None
+) -> Iterator[tuple[Any, int]]:
+    """``fn(spec, batch)`` for each batch, in order, across the pool with a bounded number in
+    flight (memory stays bounded on huge files); yields (result, characters in the batch)."""
+    from collections import deque
+
+    in_flight = window or 2 * cores()
+    try:
+        executor = pool()
+        queue: deque[tuple[Any, int]] = deque()
+        for batch in batches:
+            queue.append((executor.submit(fn, spec, batch), sum(len(str(r)) for _, r in batch)))
+            if len(queue) >= in_flight:
+                future, size = queue.popleft()
+                yield future.result(), size
+        while queue:
+            future, size = queue.popleft()
+            yield future.result(), size
+    except (BrokenProcessPool, OSError, RuntimeError) as error:
+        _broken(error)
+        raise
 
 
 def _broken(error: BaseException) -> None:

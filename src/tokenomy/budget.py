@@ -136,32 +136,21 @@ class Budget:
     True
     """
 
-    def __init__(
-        self, model: str, reserve_output: int | None = None, *, as_of: date | None = None
-    ) -> None:
+    def __init__(self, model: str, reserve_output: int | None = None, *, as_of: date | None = None) -> None:
         info = _lookup(model, as_of or date.today())
         warn_if_retired(info)
         if info.context_window is None:
-            raise BudgetError(
-                f"model {model!r} has no known context window; register_model() adds one"
-            )
+            raise BudgetError(f"model {model!r} has no known context window; register_model() adds one")
         cap = info.max_output_tokens
         if reserve_output is None:
             reserve_output = min(cap, DEFAULT_RESERVE) if cap else DEFAULT_RESERVE
-        if (
-            isinstance(reserve_output, bool)
-            or not isinstance(reserve_output, int)
-            or reserve_output < 0
-        ):
+        if isinstance(reserve_output, bool) or not isinstance(reserve_output, int) or reserve_output < 0:
             raise BudgetError(f"reserve_output must be a whole number >= 0, not {reserve_output!r}")
         if cap is not None and reserve_output > cap:
-            raise BudgetError(
-                f"reserve_output {reserve_output} exceeds {model}'s output cap of {cap}"
-            )
+            raise BudgetError(f"reserve_output {reserve_output} exceeds {model}'s output cap of {cap}")
         if reserve_output >= info.context_window:
             raise BudgetError(
-                f"reserve_output {reserve_output} leaves no room in the "
-                f"{info.context_window}-token window"
+                f"reserve_output {reserve_output} leaves no room in the {info.context_window}-token window"
             )
         self.model, self.info, self.as_of = model, info, info.as_of
         self.context_window, self.reserve_output = info.context_window, reserve_output
@@ -170,12 +159,8 @@ class Budget:
     def __repr__(self) -> str:
         return f"Budget({self.model!r}, limit={self.limit}, reserve_output={self.reserve_output})"
 
-    def _count(
-        self, messages: Sequence[Any], tools: Sequence[Any] | None, tool_choice: Any
-    ) -> MessageCount:
-        return count_messages(
-            messages, self.model, tools=tools, tool_choice=tool_choice, as_of=self.as_of
-        )
+    def _count(self, messages: Sequence[Any], tools: Sequence[Any] | None, tool_choice: Any) -> MessageCount:
+        return count_messages(messages, self.model, tools=tools, tool_choice=tool_choice, as_of=self.as_of)
 
     def _report(self, result: MessageCount) -> BudgetReport:
         return BudgetReport(
@@ -205,9 +190,7 @@ class Budget:
         minimum = [m for i, m in enumerate(messages) if i in pinned]
         needed = self._count(minimum, tools, tool_choice).total
         if needed > self.limit:
-            raise BudgetExceededError(
-                needed, self.limit, "the system messages and last user message"
-            )
+            raise BudgetExceededError(needed, self.limit, "the system messages and last user message")
         if strategy == "truncate_longest":
             return self._truncate_longest(messages, tools, tool_choice, units, pinned)
         order = list(range(len(units)))
@@ -238,9 +221,7 @@ class Budget:
         current = list(messages)
         alive = set(range(len(messages)))
         candidates = {
-            i
-            for i, m in enumerate(messages)
-            if i not in pinned and isinstance(_field(m, "content"), str)
+            i for i, m in enumerate(messages) if i not in pinned and isinstance(_field(m, "content"), str)
         }
         tok = encoding_for(self.model)
         while result.total > self.limit and candidates:
@@ -261,15 +242,11 @@ class Budget:
                 candidates.discard(i)
             result = self._count([current[k] for k in sorted(alive)], tools, tool_choice)
         if result.total > self.limit:
-            raise BudgetExceededError(
-                result.total, self.limit, "the request after shortening every message"
-            )
+            raise BudgetExceededError(result.total, self.limit, "the request after shortening every message")
         return FitResult([current[k] for k in sorted(alive)], self._report(result), tuple(dropped),
                          tuple(sorted(truncated.items())))  # fmt: skip
 
-    def allocate(
-        self, sections: Sequence[Section | Mapping[str, Any]], *, overhead: int = 0
-    ) -> Allocation:
+    def allocate(self, sections: Sequence[Section | Mapping[str, Any]], *, overhead: int = 0) -> Allocation:
         """Share the budget among named sections, shrinking the lowest priority first.
 
         ``overhead`` reserves tokens for what surrounds the sections (message framing).

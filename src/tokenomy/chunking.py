@@ -82,9 +82,7 @@ class _Planner:
                 if layout.verified(j):
                     return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
         j = min(j_lo, j_hi + 1) - 1
-        while (
-            j >= 0 and layout.cut_chars[j] > a
-        ):  # nothing in the preferred window: latest exact cut
+        while j >= 0 and layout.cut_chars[j] > a:  # nothing in the preferred window: latest exact cut
             if layout.verified(j):
                 return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
             j -= 1
@@ -182,9 +180,7 @@ def chunk(
     """
     limit = check_budget(max_tokens)
     if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
-        raise BudgetError(
-            f"overlap must be a whole number from 0 to max_tokens - 1, not {overlap!r}"
-        )
+        raise BudgetError(f"overlap must be a whole number from 0 to max_tokens - 1, not {overlap!r}")
     unknown = set(boundaries) - set(BOUNDARIES)
     if unknown:
         raise BudgetError(f"unknown boundaries {sorted(unknown)}; use {BOUNDARIES}")

@@ -1,6 +1,7 @@
 """The ``tokenomy`` command: parses arguments, calls the public API, prints.
 
-Exit codes: 0 success, 1 over budget (``--max-tokens``), 2 bad input or usage.
+Exit codes: 0 success, 1 over budget (``count --max-tokens``), 2 bad input or usage. Errors are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,34 +11,109 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import tokenomy
 from tokenomy.errors import TokenomyError
+from tokenomy.report import text_table
 
-EPILOG = "exit codes: 0 success, 1 over budget (--max-tokens), 2 bad input or usage"
+EPILOG = "exit codes: 0 success, 1 over budget (count --max-tokens), 2 bad input or usage"
+
+
+def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
+    if model:
+        parser.add_argument("--model", "-m", help="model name (default gpt-4o)")
+    parser.add_argument("--as-of", type=date.fromisoformat, help="resolve models on this date (YYYY-MM-DD)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tokenomy",
-        description="Exact OpenAI token counts, before you send the request.",
-        epilog=EPILOG,
+        prog="tokenomy", description="Exact OpenAI token counts, budgets, chunks and costs.", epilog=EPILOG
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    count = sub.add_parser(
+
+    p = sub.add_parser(
         "count",
-        help="count tokens of text files or JSON chat requests, per model",
-        description="Count the tokens of each FILE (text, or a JSON chat request with "
-        "'messages') for each --model, and whether it fits the model's context window.",
+        help="count tokens of text files or JSON chat requests",
         epilog=EPILOG,
+        description="Count each FILE (text, or a JSON request with 'messages') for each "
+        "--model, and whether it fits the model's context window.",
     )
-    count.add_argument("files", nargs="*", default=["-"], help="files to count ('-' for stdin)")
-    count.add_argument("--model", "-m", action="append", help="model name (repeatable)")
-    count.add_argument("--max-tokens", type=int, help="exit 1 if any count exceeds N")
-    count.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    count.set_defaults(handler=_count)
+    p.add_argument("files", nargs="*", default=["-"], help="files to count ('-' for stdin)")
+    p.add_argument("--model", "-m", action="append", help="model name (repeatable; default gpt-4o)")
+    p.add_argument("--max-tokens", type=int, help="exit 1 if any count exceeds N (a pre-flight check)")
+    _add_common(p, model=False)
+    p.set_defaults(handler=_count)
+
+    p = sub.add_parser(
+        "fit",
+        help="truncate a text file to a token budget",
+        epilog=EPILOG,
+        description="Print FILE cut to at most --max-tokens tokens; what was cut goes to stderr.",
+    )
+    p.add_argument("file", help="text file ('-' for stdin)")
+    p.add_argument("--max-tokens", type=int, required=True, help="token budget")
+    p.add_argument("--side", choices=["end", "start", "middle"], default="end", help="where to cut")
+    p.add_argument("--marker", default="…", help="joins the two ends with --side middle")
+    _add_common(p)
+    p.set_defaults(handler=_fit)
+
+    p = sub.add_parser(
+        "chunk",
+        help="split a text file into exact chunks (JSONL)",
+        epilog=EPILOG,
+        description="Print one JSON line per chunk: index, start, end, tokens, text.",
+    )
+    p.add_argument("file", help="text file ('-' for stdin)")
+    p.add_argument("--max-tokens", type=int, required=True, help="tokens per chunk at most")
+    p.add_argument("--overlap", type=int, default=0, help="tokens repeated from the previous chunk")
+    _add_common(p)
+    p.set_defaults(handler=_chunk)
+
+    p = sub.add_parser(
+        "cost",
+        help="price a request body or token counts",
+        epilog=EPILOG,
+        description="Price a JSON request FILE, or --input-tokens/--output-tokens for --model.",
+    )
+    p.add_argument("file", nargs="?", help="JSON request body ('-' for stdin)")
+    p.add_argument("--endpoint", default="/v1/chat/completions", help="API path the body is sent to")
+    p.add_argument("--input-tokens", type=int, help="prompt tokens (with --model)")
+    p.add_argument("--output-tokens", type=int, help="output tokens (default: the request's max_tokens)")
+    p.add_argument("--cached-tokens", type=int, default=0, help="part of the prompt served from cache")
+    p.add_argument("--batch", action="store_true", help="price at the Batch API rate")
+    _add_common(p)
+    p.set_defaults(handler=_cost)
+
+    p = sub.add_parser(
+        "analyze",
+        help="report on a JSONL dataset",
+        epilog=EPILOG,
+        description="Tokens, distribution, over-limit records, format problems and cost "
+        "of Batch API, fine-tuning, chat or text JSONL files (.gz too).",
+    )
+    p.add_argument("paths", nargs="+", help="JSONL files")
+    p.add_argument("--kind", choices=["batch", "fine-tune", "chat", "text"], default="batch")
+    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default: OpenAI's rule)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local", help="where to compute")
+    p.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
+    _add_common(p)
+    p.set_defaults(handler=_analyze)
+
+    p = sub.add_parser(
+        "models",
+        help="list the model registry",
+        epilog=EPILOG,
+        description="Models with windows, output caps, prices per 1M tokens and status.",
+    )
+    p.add_argument("filter", nargs="?", default="", help="only names containing this text")
+    p.add_argument("--kind", help="chat, completion, embedding, moderation, image, audio-stt, ...")
+    _add_common(p, model=False)
+    p.set_defaults(handler=_models)
     return parser
 
 
@@ -49,70 +125,203 @@ def _read(path: str) -> str:
     except UnicodeDecodeError:
         raise TokenomyError(f"{path} is not UTF-8 text") from None
     except OSError as error:
-        raise TokenomyError(f"cannot read {path}: {error.strerror}") from None
+        raise TokenomyError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _as_request(text: str) -> dict[str, Any] | None:
-    stripped = text.lstrip()
-    if not stripped.startswith("{"):
-        return None
+def _json_body(text: str, path: str) -> Any:
     try:
-        body = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise TokenomyError(f"malformed JSON at line {error.lineno}: {error.msg}") from None
+        raise TokenomyError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
+
+
+def _as_request(text: str, path: str) -> dict[str, Any] | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    body = _json_body(text, path)
     return body if isinstance(body, dict) and "messages" in body else None
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False) if args.json else text)
 
 
 def _count(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for path in args.files:
         text = _read(path)
-        request = _as_request(text)
+        request = _as_request(text, path)
         names = args.model or ([request["model"]] if request and "model" in request else ["gpt-4o"])
         for name in names:
-            info = tokenomy.model_info(name)
+            info = tokenomy.model_info(name, as_of=args.as_of)
             row: dict[str, Any] = {"file": path, "model": name, "snapshot": info.snapshot}
             if request is not None:
                 result = tokenomy.count_messages(
-                    request["messages"], name, tools=request.get("tools"),
-                    tool_choice=request.get("tool_choice"), functions=request.get("functions"),
+                    request["messages"],
+                    name,
+                    tools=request.get("tools"),
+                    tool_choice=request.get("tool_choice"),
+                    functions=request.get("functions"),
                     function_call=request.get("function_call"),
-                )  # fmt: skip
-                row.update(kind="chat", tokens=result.total, exact=result.exact)
+                    as_of=args.as_of,
+                )
+                row.update(kind="chat", tokens=result.total, exact=result.exact, reasons=list(result.reasons))
             else:
-                row.update(kind="text", tokens=tokenomy.count(text, model=name), exact=True)
+                row.update(
+                    kind="text", tokens=tokenomy.encoding_for(info.encoding or name).count(text), exact=True
+                )
             window = info.context_window
-            row.update(
-                context_window=window, fits=None if window is None else row["tokens"] <= window
-            )
+            row.update(context_window=window, fits=None if window is None else row["tokens"] <= window)
             rows.append(row)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows)
+    table = [
+        [
+            Path(r["file"]).name,
+            r["model"],
+            r["snapshot"],
+            f"{r['tokens']:,}{'' if r['exact'] else ' ~'}",
+            r["context_window"],
+            {True: "yes", False: "NO", None: "?"}[r["fits"]],
+        ]
+        for r in rows
+    ]
+    text = text_table(["file", "model", "snapshot", "tokens", "window", "fits"], table)
+    if any(not r["exact"] for r in rows):
+        text += (
+            "\n~ estimate: a rule used is not API-verified for this model (count_messages gives the reason)"
+        )
+    _print(args, rows, text)
     over = args.max_tokens is not None and any(r["tokens"] > args.max_tokens for r in rows)
     return 1 if over else 0
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
-    header = ("file", "model", "snapshot", "tokens", "window", "fits")
-    body = [
-        (
-            Path(r["file"]).name,
-            r["model"],
-            r["snapshot"],
-            f"{r['tokens']:,}" + ("" if r["exact"] else " ~"),
-            "?" if r["context_window"] is None else f"{r['context_window']:,}",
-            {True: "yes", False: "NO", None: "?"}[r["fits"]],
+def _fit(args: argparse.Namespace) -> int:
+    model = args.model or "gpt-4o"
+    result = tokenomy.truncate(
+        _read(args.file), args.max_tokens, model=model, side=args.side, marker=args.marker
+    )
+    data = {
+        "text": result.text,
+        "tokens": result.tokens,
+        "kept": result.kept,
+        "dropped_chars": result.dropped_chars,
+        "dropped_tokens": result.dropped_tokens,
+        "truncated": result.truncated,
+    }
+    if args.json:
+        _print(args, data, "")
+    else:
+        sys.stdout.write(result.text)
+        print(
+            f"tokenomy: kept {result.tokens} tokens; cut {result.dropped_tokens} tokens "
+            f"({result.dropped_chars} characters)",
+            file=sys.stderr,
         )
-        for r in rows
+    return 0
+
+
+def _chunk(args: argparse.Namespace) -> int:
+    model = args.model or "gpt-4o"
+    text = _read(args.file)
+    for piece in tokenomy.chunk(text, args.max_tokens, model=model, overlap=args.overlap):
+        record = {
+            "index": piece.index,
+            "start": piece.start,
+            "end": piece.end,
+            "tokens": piece.tokens,
+            "text": piece.text,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    if args.file:
+        body = _json_body(_read(args.file), args.file)
+        if not isinstance(body, dict):
+            raise TokenomyError(f"{args.file}: a request body is a JSON object")
+        if args.model:
+            body["model"] = args.model
+        cost = tokenomy.cost_of_request(
+            body, args.endpoint, args.output_tokens, batch=args.batch, as_of=args.as_of
+        )
+    elif args.model and args.input_tokens is not None:
+        cost = tokenomy.estimate_cost(
+            args.model,
+            args.input_tokens,
+            args.output_tokens or 0,
+            args.cached_tokens,
+            batch=args.batch,
+            as_of=args.as_of,
+        )
+    else:
+        raise TokenomyError("give a JSON request FILE, or --model with --input-tokens")
+    notes = "\n".join(f"note: {n}" for n in cost.notes)
+    _print(args, cost.to_dict(), str(cost) + ("\n" + notes if notes else ""))
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    if args.engine == "dask":
+        from tokenomy.dask import analyze as dask_analyze
+
+        report = dask_analyze(
+            args.paths,
+            kind=args.kind,
+            model=args.model,
+            as_of=args.as_of,
+            epochs=args.epochs,
+            scheduler=args.scheduler,
+        )
+    else:
+        from tokenomy.datasets import collect, report_from_stats
+
+        stats = None
+        for path in args.paths:
+            part = collect(path, args.kind, args.model, as_of=args.as_of)
+            stats = part if stats is None else stats.merge(part)
+        assert stats is not None
+        report = report_from_stats(stats, args.kind, as_of=args.as_of, epochs=args.epochs)
+    _print(args, report.to_dict(), str(report))
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    infos = [m for m in tokenomy.models(args.kind, as_of=args.as_of) if args.filter in m.name]
+    rows = [
+        [
+            m.name,
+            m.kind,
+            m.encoding or "",
+            m.context_window,
+            m.max_output_tokens,
+            _price(m.price.input),
+            _price(m.price.output),
+            m.status,
+        ]
+        for m in infos
     ]
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *body, strict=True)]
-    for line in (header, *body):
-        print("  ".join(str(cell).ljust(w) if i < 3 else str(cell).rjust(w)
-                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))  # fmt: skip
-    if any(not r["exact"] for r in rows):
-        print("~ estimate: a rule used is not API-verified for this model (see count_messages)")
+    data = [
+        {
+            "name": m.name,
+            "snapshot": m.snapshot,
+            "kind": m.kind,
+            "encoding": m.encoding,
+            "context_window": m.context_window,
+            "max_output_tokens": m.max_output_tokens,
+            "price_per_1m": {k: None if v is None else str(v) for k, v in vars(m.price).items()},
+            "status": m.status,
+            "shutdown_on": m.shutdown_on,
+            "replacement": m.replacement,
+        }
+        for m in infos
+    ]
+    header = ["model", "kind", "encoding", "window", "max output", "$/1M in", "$/1M out", "status"]
+    _print(args, data, text_table(header, rows))
+    return 0
+
+
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,9 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
             code: int = args.handler(args)
-        for warning in {str(w.message) for w in caught}:
-            print(f"tokenomy: warning: {warning}", file=sys.stderr)
+        for message in dict.fromkeys(str(w.message) for w in caught if w.category is DeprecationWarning):
+            print(f"tokenomy: warning: {message}", file=sys.stderr)
         return code
     except TokenomyError as error:
         print(f"tokenomy: {error}", file=sys.stderr)
         return 2
+    except ImportError as error:
+        print(f"tokenomy: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

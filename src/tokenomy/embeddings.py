@@ -150,9 +150,7 @@ class EmbeddingInputCount:
         return self.total
 
 
-def count_embedding_input(
-    input: Any, *, model: str = "text-embedding-3-small"
-) -> EmbeddingInputCount:
+def count_embedding_input(input: Any, *, model: str = "text-embedding-3-small") -> EmbeddingInputCount:
     """Count an embeddings ``input`` as the endpoint accepts it: a string, a list of strings, a
     list of token ids, or a list of such lists; reports inputs over the model's limit, more than
     2,048 inputs, more than 300,000 tokens in the request, and empty inputs.
@@ -164,9 +162,7 @@ def count_embedding_input(
     rules = table("endpoints")["embeddings"]
     limit = _limit(model, None)
     tok = encoding_for(model)
-    if isinstance(input, str) or (
-        isinstance(input, list) and input and all(_is_id(x) for x in input)
-    ):
+    if isinstance(input, str) or (isinstance(input, list) and input and all(_is_id(x) for x in input)):
         items: list[Any] = [input]
     elif isinstance(input, (list, tuple)):
         items = list(input)
@@ -190,9 +186,7 @@ def count_embedding_input(
     if over:
         problems.append(f"inputs {list(over)[:10]} exceed {model}'s {limit}-token limit")
     if len(items) > rules["max_inputs"]:
-        problems.append(
-            f"{len(items)} inputs exceed the {rules['max_inputs']}-input limit per request"
-        )
+        problems.append(f"{len(items)} inputs exceed the {rules['max_inputs']}-input limit per request")
     if sum(counts) > rules["max_request_tokens"]:
         problems.append(
             f"{sum(counts)} tokens exceed the {rules['max_request_tokens']}-token limit per request"

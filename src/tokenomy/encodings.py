@@ -153,9 +153,7 @@ def _data_gym_ranks(vocab_bpe: bytes, encoder_json: bytes) -> dict[bytes, int]:
         first, second = line.split()
         ranks[to_bytes(first) + to_bytes(second)] = len(ranks)
     # the encoder file must agree with the merges, as tiktoken checks too
-    encoder = {
-        to_bytes(k): v for k, v in json.loads(encoder_json).items() if not k.startswith("<|")
-    }
+    encoder = {to_bytes(k): v for k, v in json.loads(encoder_json).items() if not k.startswith("<|")}
     if encoder != ranks:
         raise EncodingFileError("encoder.json", "ranks matching vocab.bpe", "different ranks")
     return ranks

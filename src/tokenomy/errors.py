@@ -89,8 +89,7 @@ class RegistryError(TokenomyError, ValueError):
     def __init__(self, entry: str, field: str, problem: str) -> None:
         self.entry, self.field, self.problem = entry, field, problem
         super().__init__(
-            f"registry entry {entry!r}, field {field!r}: {problem}. Fix the entry; nothing of it "
-            "was applied."
+            f"registry entry {entry!r}, field {field!r}: {problem}. Fix the entry; nothing of it was applied."
         )
 
 

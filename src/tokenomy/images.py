@@ -104,19 +104,13 @@ def count_image(
     return count_image_for(_lookup(model, as_of or date.today()), width, height, detail)
 
 
-def count_image_for(
-    info: ModelInfo, width: int | None, height: int | None, detail: str
-) -> ImageCount:
+def count_image_for(info: ModelInfo, width: int | None, height: int | None, detail: str) -> ImageCount:
     """:func:`count_image` for an already resolved model."""
     if detail not in DETAILS:
         raise ImageError(f"detail must be one of {DETAILS}, not {detail!r}")
     for side, value in (("width", width), ("height", height)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value <= 0
-        ):
-            raise ImageError(
-                f"image {side} must be a positive whole number of pixels, not {value!r}"
-            )
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ImageError(f"image {side} must be a positive whole number of pixels, not {value!r}")
     name, policy = image_policy(info)
     notes = []
     if policy.get("uncertain"):

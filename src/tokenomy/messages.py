@@ -119,11 +119,7 @@ class _Counter:
         if url.startswith("data:"):
             size = image_size_from_data_url(url)
         elif self.dimensions is not None:
-            found = (
-                self.dimensions.get(url)
-                if isinstance(self.dimensions, Mapping)
-                else self.dimensions(url)
-            )
+            found = self.dimensions.get(url) if isinstance(self.dimensions, Mapping) else self.dimensions(url)
             size = tuple(found) if found is not None else None  # type: ignore[assignment]
         width, height = size if size is not None else (None, None)
         result = count_image_for(self.info, width, height, detail)
@@ -284,9 +280,7 @@ def count_messages(
             tokens += tok.count(_text(name, f"{where}.name")) + fmt["tokens_per_name"]
         call = _get(message, "function_call")
         if call is not None:
-            tokens += (
-                _call_tokens(tok, call, f"{where}.function_call") + rules["assistant_function_call"]
-            )
+            tokens += _call_tokens(tok, call, f"{where}.function_call") + rules["assistant_function_call"]
         tool_calls = _get(message, "tool_calls")
         if tool_calls:
             counter.inexact(rules["tool_calls_note"])

@@ -77,9 +77,7 @@ def moderation_chunks(
     ([4096, 4096, 3809], False)
     """
     rules = _rules()
-    size = check_budget(
-        rules["chunk_tokens"] if chunk_tokens is None else chunk_tokens, "chunk_tokens"
-    )
+    size = check_budget(rules["chunk_tokens"] if chunk_tokens is None else chunk_tokens, "chunk_tokens")
     cap = rules["max_tokens"] if max_tokens == "default" else max_tokens
     if cap is not None:
         cap = check_budget(cap, "max_tokens")
@@ -127,9 +125,7 @@ def _flatten(results: Any) -> list[Any]:
     return flat
 
 
-def _read(
-    result: Any, where: str
-) -> tuple[bool, dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+def _read(result: Any, where: str) -> tuple[bool, dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     flagged = get(result, "flagged")
     categories = as_dict(get(result, "categories"))
     scores = as_dict(get(result, "category_scores"))
@@ -139,9 +135,7 @@ def _read(
         )
     for key, value in scores.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ResultFormatError(
-                f"{where}.category_scores[{key!r}]", f"{value!r} is not a number"
-            )
+            raise ResultFormatError(f"{where}.category_scores[{key!r}]", f"{value!r} is not a number")
     applied = get(result, "category_applied_input_types")
     return flagged, categories, scores, (as_dict(applied) if applied is not None else None)
 
@@ -221,9 +215,7 @@ def moderate_long(
         batch = texts[start : start + size]
         got = _flatten(moderate_fn(batch))
         if len(got) != len(batch):
-            raise ResultFormatError(
-                "moderate_fn", f"returned {len(got)} results for {len(batch)} inputs"
-            )
+            raise ResultFormatError("moderate_fn", f"returned {len(got)} results for {len(batch)} inputs")
         results.extend(got)
     merged = merge_moderation(results, plan)
     return merged[0] if isinstance(text, str) else merged

@@ -129,9 +129,7 @@ def _to_date(value: Any, entry: str, field_name: str) -> date | None:
     if isinstance(value, str):
         try:  # month-only dates ("2023-09") count from the first of the month
             parts = [int(p) for p in value.split("-")]
-            return date(
-                parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1
-            )
+            return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
         except (ValueError, IndexError):
             pass
     raise RegistryError(entry, field_name, f"{value!r} is not a date (YYYY-MM-DD)")
@@ -180,9 +178,7 @@ def _validated(
             raise RegistryError(name, "price", "must be a table such as {input = 2.5, output = 10}")
         for key, value in price.items():
             if key not in PRICE_FIELDS:
-                raise RegistryError(
-                    name, f"price.{key}", f"unknown price field; use {PRICE_FIELDS}"
-                )
+                raise RegistryError(name, f"price.{key}", f"unknown price field; use {PRICE_FIELDS}")
             if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
                 raise RegistryError(name, f"price.{key}", f"{value!r} is not a number")
             try:
@@ -190,9 +186,7 @@ def _validated(
             except ArithmeticError:
                 raise RegistryError(name, f"price.{key}", f"{value!r} is not a number") from None
             if not amount.is_finite() or amount < 0:
-                raise RegistryError(
-                    name, f"price.{key}", f"{value!r} must be a non-negative number"
-                )
+                raise RegistryError(name, f"price.{key}", f"{value!r} must be a non-negative number")
         for key in ("released", "deprecated_on", "shutdown_on"):
             _to_date(entry.get(key), name, key)
         target = entry.get("alias_of")
@@ -226,12 +220,28 @@ def _price(raw: Mapping[str, Any] | None) -> Price:
     return Price(**{k: Decimal(str(raw[k])) for k in PRICE_FIELDS if k in raw})
 
 
-def _info(
-    asked: str, snapshot: str, entry: Mapping[str, Any], as_of: date, **extra: Any
-) -> ModelInfo:
+def _price_on(snapshot: str, current: Mapping[str, Any] | None, as_of: date,
+              notes: list[str]) -> Price:  # fmt: skip
+    """The price ``snapshot`` had on ``as_of``: the current row unless a dated change is later."""
+    earlier = [
+        h for h in table("pricing").get("history", ()) if h["model"] == snapshot and as_of < h["until"]
+    ]
+    if not earlier:
+        return _price(current)
+    change = min(earlier, key=lambda h: h["until"])
+    notes.append(f"price before {change['until']} ({change['source']})")
+    if change.get("uncertain"):
+        notes.append(change["uncertain"])
+    # current batch prices belong to the current price; the old one gets the discount rule
+    kept = {k: v for k, v in (current or {}).items() if not k.startswith("batch_")}
+    return _price({**kept, **change["price"]})
+
+
+def _info(asked: str, snapshot: str, entry: Mapping[str, Any], as_of: date, **extra: Any) -> ModelInfo:
     assumptions = list(extra.pop("assumptions", ()))
     if entry.get("assumption"):
         assumptions.insert(0, entry["assumption"])
+    price = _price_on(snapshot, entry.get("price"), as_of, assumptions)
     return ModelInfo(
         name=asked,
         snapshot=snapshot,
@@ -241,7 +251,7 @@ def _info(
         context_window=entry.get("context_window"),
         max_output_tokens=entry.get("max_output_tokens"),
         endpoints=tuple(entry.get("endpoints", ())),
-        price=_price(entry.get("price")),
+        price=price,
         as_of=as_of,
         released=_to_date(entry.get("released"), snapshot, "released"),
         deprecated_on=_to_date(entry.get("deprecated_on"), snapshot, "deprecated_on"),
@@ -263,7 +273,8 @@ def _alias_target(name: str, as_of: date) -> tuple[str, list[str]] | None:
     moves = alias["moves"]
     i = bisect.bisect_right([m["on"] for m in moves], as_of) - 1
     notes = [f"{name!r} resolved to its target on {as_of.isoformat()}"]
-    if alias.get("uncertain"):
+    near = any(abs((m["on"] - as_of).days) <= 60 for m in moves[1:])
+    if alias.get("uncertain") and near:  # an uncertain switch date matters only near the switch
         notes.append(alias["uncertain"])
     if i < 0:
         notes.append(f"{name!r} did not exist yet on {as_of.isoformat()}; its first target is used")
@@ -328,11 +339,10 @@ def _resolve(name: str, as_of: date) -> ModelInfo:
             name=name,
             assumptions=(
                 *info.assumptions,
-                f"{name!r} is not in the registry; facts of {info.name!r} assumed "
-                f"(prefix {prefix!r})",
+                f"{name!r} is not in the registry; facts of {info.name!r} assumed (prefix {prefix!r})",
             ),
         )
-    candidates = list(entries) + list(table("aliases")["aliases"])
+    candidates = list(dict.fromkeys([*entries, *table("aliases")["aliases"]]))
     raise UnknownModelError(name, difflib.get_close_matches(spelled, candidates, n=3, cutoff=0.6))
 
 

@@ -17,9 +17,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [title] if title else []
     for row in cells:
-        parts = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
+        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 

@@ -124,9 +124,7 @@ class Tokenizer:
             try:
                 return self._encoding.encode_to_numpy(text, disallowed_special=())
             except UnicodeEncodeError:
-                return self._encoding.encode_to_numpy(
-                    _without_surrogates(text), disallowed_special=()
-                )
+                return self._encoding.encode_to_numpy(_without_surrogates(text), disallowed_special=())
             except BaseException as error:  # a Rust panic derives from BaseException only
                 if type(error).__name__ != "PanicException":
                     raise
@@ -290,9 +288,7 @@ class Tokenizer:
         if not names:
             return self.encode(text)
         ids: list[int] = []
-        splitter = regex.compile(
-            "|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True))
-        )
+        splitter = regex.compile("|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True)))
         last = 0
         for match in splitter.finditer(text):
             ids += self.encode(text[last : match.start()])

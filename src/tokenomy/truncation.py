@@ -166,9 +166,7 @@ def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
         joined = text[:head_end] + marker + text[tail_start:]
         tokens = tok.count(joined)
         if tokens <= limit:
-            return _result(
-                tok, text, joined, tokens, ((0, head_end), (tail_start, len(text))), marker
-            )
+            return _result(tok, text, joined, tokens, ((0, head_end), (tail_start, len(text))), marker)
         budget -= tokens - limit  # the junctions merged differently: shrink and retry
     raise BudgetError(f"max_tokens={limit} leaves no room beside the marker {marker!r}")
 

@@ -1,0 +1,411 @@
+"""What a request will cost: :func:`estimate_cost`, :func:`cost_from_usage`,
+:func:`cost_of_request`, and the non-token prices (images, speech, transcription).
+
+Amounts are ``Decimal`` USD computed from the registry's prices per 1M tokens on ``as_of``
+(an alias's price follows its snapshot on that day). Cached input tokens are part of the prompt,
+never added on top of it; reasoning tokens are part of the output, never added on top of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tokenomy._data import table
+from tokenomy._results import get
+from tokenomy.errors import (
+    BudgetError,
+    MessageFormatError,
+    PriceUnavailableError,
+    UnsupportedModelError,
+)
+from tokenomy.registry import ModelInfo, _lookup, warn_if_retired
+from tokenomy.report import html_table, text_table
+
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """USD per component and in total, with the token counts and prices behind them.
+
+    ``output_is_bound`` marks an output figure taken from the request's ``max_tokens`` (an upper
+    bound, not an estimate); ``notes`` lists every assumption used.
+    """
+
+    model: str
+    snapshot: str
+    input: Decimal
+    cached_input: Decimal
+    output: Decimal
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    batch: bool = False
+    reasoning_tokens: int = 0
+    output_is_bound: bool = False
+    exact_tokens: bool = True
+    notes: tuple[str, ...] = ()
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        """Sum of the components."""
+        return self.input + self.cached_input + self.output
+
+    def __str__(self) -> str:
+        rows = [
+            ["input (uncached)", self.input_tokens - self.cached_input_tokens, _usd(self.input)],
+            ["input (cached)", self.cached_input_tokens, _usd(self.cached_input)],
+            [
+                "output" + (" (upper bound)" if self.output_is_bound else ""),
+                self.output_tokens,
+                _usd(self.output),
+            ],
+            ["total", self.input_tokens + self.output_tokens, _usd(self.total)],
+        ]
+        title = f"{self.model} ({self.snapshot}){' batch' if self.batch else ''}"
+        return text_table(["", "tokens", "USD"], rows, title)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [k, v] for k, v in self.to_dict().items() if k in ("input", "cached_input", "output", "total")
+        ]
+        return html_table(["component", "USD"], rows, f"{self.model} ({self.snapshot})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (amounts as strings, to keep them exact)."""
+        return {
+            "model": self.model, "snapshot": self.snapshot, "batch": self.batch,
+            "input_tokens": self.input_tokens, "cached_input_tokens": self.cached_input_tokens,
+            "output_tokens": self.output_tokens, "reasoning_tokens": self.reasoning_tokens,
+            "input": str(self.input), "cached_input": str(self.cached_input),
+            "output": str(self.output), "total": str(self.total),
+            "output_is_bound": self.output_is_bound, "exact_tokens": self.exact_tokens,
+            "notes": list(self.notes), "rates_per_1m": {k: str(v) for k, v in self.rates.items()},
+        }  # fmt: skip
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount:.6f}".rstrip("0").rstrip(".") if amount else "$0"
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BudgetError(f"{name} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _rate(info: ModelInfo, component: str, batch: bool, notes: list[str]) -> Decimal:
+    """Price per 1M tokens for ``component`` ("input", "cached_input" or "output")."""
+    price = info.price
+    base: Decimal | None = getattr(price, component)
+    if component == "cached_input" and base is None:
+        if price.input is None:
+            raise PriceUnavailableError(info.name, "input")
+        notes.append("no cached-input price: cached tokens priced at the input rate")
+        base = price.input
+    if base is None:
+        raise PriceUnavailableError(info.name, component)
+    if not batch:
+        return base
+    listed = getattr(price, f"batch_{component}", None)
+    if listed is not None:
+        return Decimal(listed)
+    discount = Decimal(str(table("pricing")["batch"]["discount"]))
+    notes.append(
+        f"no batch {component.replace('_', ' ')} price: the documented {discount:.0%} discount applied"
+    )
+    return base * discount
+
+
+def estimate_cost(
+    model: str,
+    input_tokens: int,
+    output_tokens: int = 0,
+    cached_input_tokens: int = 0,
+    *,
+    batch: bool = False,
+    as_of: date | None = None,
+) -> Cost:
+    """Price ``input_tokens`` (the whole prompt, cached part included) and ``output_tokens``.
+
+    >>> cost = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 6, 1))
+    >>> cost.input, cost.output, cost.total
+    (Decimal('5'), Decimal('15'), Decimal('20'))
+    >>> estimate_cost("gpt-4o", 1_000_000, cached_input_tokens=400_000, as_of=date(2025, 1, 1)).total
+    Decimal('2.00')
+    """
+    return _estimate(_resolve(model, as_of), model, input_tokens, output_tokens, cached_input_tokens, batch)
+
+
+def _resolve(model: str, as_of: date | None) -> ModelInfo:
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a str, not {type(model).__name__}")
+    info = _lookup(model, as_of or date.today())
+    warn_if_retired(info)
+    return info
+
+
+def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int, cached: int,
+              batch: bool, **extra: Any) -> Cost:  # fmt: skip
+    _whole(input_tokens, "input_tokens")
+    _whole(output_tokens, "output_tokens")
+    _whole(cached, "cached_input_tokens")
+    if cached > input_tokens:
+        raise BudgetError(
+            f"cached_input_tokens ({cached}) is part of input_tokens ({input_tokens}) and cannot "
+            "exceed it: pass the whole prompt as input_tokens"
+        )
+    notes: list[str] = list(extra.pop("notes", ()))
+    notes += list(info.assumptions)
+    rates: dict[str, Decimal] = {}
+    amounts = {}
+    for component, tokens in (
+        ("input", input_tokens - cached),
+        ("cached_input", cached),
+        ("output", output_tokens),
+    ):
+        if tokens == 0:
+            amounts[component] = Decimal(0)
+            continue
+        rates[component] = _rate(info, component, batch, notes)
+        amounts[component] = rates[component] * tokens / MILLION
+    return Cost(
+        model=model, snapshot=info.snapshot, input=amounts["input"], cached_input=amounts["cached_input"],
+        output=amounts["output"], input_tokens=input_tokens, cached_input_tokens=cached,
+        output_tokens=output_tokens, batch=batch, notes=tuple(dict.fromkeys(notes)), rates=rates, **extra,
+    )  # fmt: skip
+
+
+def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date | None = None) -> Cost:
+    """Price an API ``usage`` object or dict (Chat Completions or Responses field names).
+
+    >>> usage = {"prompt_tokens": 2000, "completion_tokens": 500,
+    ...          "prompt_tokens_details": {"cached_tokens": 1000},
+    ...          "completion_tokens_details": {"reasoning_tokens": 300}}
+    >>> cost_from_usage("gpt-4o-mini-2024-07-18", usage, as_of=date(2025, 1, 1)).total
+    Decimal('0.000525')
+    """
+    prompt = get(usage, "prompt_tokens")
+    if prompt is None:
+        prompt = get(usage, "input_tokens")
+    completion = get(usage, "completion_tokens")
+    if completion is None:
+        completion = get(usage, "output_tokens")
+    if prompt is None:
+        raise MessageFormatError("usage", "has neither prompt_tokens nor input_tokens")
+    details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
+    cached = (get(details, "cached_tokens") or 0) if details is not None else 0
+    out_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
+    reasoning = (get(out_details, "reasoning_tokens") or 0) if out_details is not None else 0
+    info = _resolve(model, as_of)
+    # reasoning tokens are already inside completion_tokens: they are reported, not added
+    return _estimate(info, model, prompt, completion or 0, cached, batch, reasoning_tokens=reasoning)
+
+
+def _check_endpoint(info: ModelInfo, endpoint: str, notes: list[str]) -> None:
+    if not info.endpoints:
+        notes.append(f"the registry lists no endpoints for {info.name}; {endpoint} assumed")
+        return
+    if endpoint not in info.endpoints:
+        raise UnsupportedModelError(
+            info.name, f"is not served on {endpoint}; it is served on {', '.join(info.endpoints)}"
+        )
+
+
+def cost_of_request(
+    body: Mapping[str, Any],
+    endpoint: str = "/v1/chat/completions",
+    output_tokens: int | None = None,
+    *,
+    batch: bool = False,
+    as_of: date | None = None,
+) -> Cost:
+    """Count a request body as the API bills its prompt, and price it.
+
+    Output is ``output_tokens`` if given, else the request's ``max_completion_tokens`` /
+    ``max_tokens`` as an upper bound (``output_is_bound``), else zero with a note.
+
+    >>> body = {"model": "gpt-4o-2024-08-06", "max_tokens": 100,
+    ...         "messages": [{"role": "user", "content": "Say hi"}]}
+    >>> cost = cost_of_request(body, as_of=date(2025, 1, 1))
+    >>> cost.input_tokens, cost.output_tokens, cost.output_is_bound
+    (9, 100, True)
+    """
+    from tokenomy.embeddings import count_embedding_input
+    from tokenomy.messages import count_messages
+    from tokenomy.tokenizer import encoding_for
+
+    if not isinstance(body, Mapping) or not isinstance(body.get("model"), str):
+        raise MessageFormatError("body", "a request body needs a 'model' string")
+    model = body["model"]
+    info = _resolve(model, as_of)
+    notes: list[str] = []
+    _check_endpoint(info, endpoint, notes)
+    exact = True
+    choices = body.get("n") or 1
+    if endpoint in ("/v1/chat/completions", "/v1/responses"):
+        messages = body.get("messages")
+        if endpoint == "/v1/responses":
+            raw = body.get("input")
+            messages = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw
+            if body.get("instructions"):
+                messages = [
+                    {"role": "developer", "content": body["instructions"]},
+                    *(messages or []),
+                ]
+            notes.append("Responses API prompts are counted with the Chat Completions rules (not verified)")
+            exact = False
+        if messages is None:
+            raise MessageFormatError("body", f"a {endpoint} request needs 'messages'")
+        counted = count_messages(
+            messages, model, tools=body.get("tools"), tool_choice=body.get("tool_choice"),
+            functions=body.get("functions"), function_call=body.get("function_call"), as_of=info.as_of,
+        )  # fmt: skip
+        prompt = counted.total
+        exact = exact and counted.exact
+        notes += counted.reasons
+    elif endpoint == "/v1/completions":
+        prompts = body.get("prompt", "")
+        tok = encoding_for(info.encoding or model)
+        if isinstance(prompts, str) or (
+            isinstance(prompts, list) and all(isinstance(x, int) for x in prompts)
+        ):
+            prompts = [prompts]
+        counts = [tok.count(p) if isinstance(p, str) else len(p) for p in prompts]
+        prompt, choices = sum(counts), choices * max(len(counts), 1)
+    elif endpoint == "/v1/embeddings":
+        counted_input = count_embedding_input(body.get("input", ""), model=model)
+        prompt, choices = counted_input.total, 0
+        notes += counted_input.problems
+    elif endpoint == "/v1/moderations":
+        prompt, choices = 0, 0
+        notes.append("moderation requests are free")
+    else:
+        raise UnsupportedModelError(model, f"tokenomy does not price requests to {endpoint}")
+    bound = False
+    if output_tokens is None:
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
+        if limit is not None and choices:
+            output_tokens, bound = _whole(limit, "max_tokens") * choices, True
+        else:
+            output_tokens = 0
+            if choices:
+                notes.append("no output tokens given and no max_tokens in the request: output priced at 0")
+    prompt_cost = _estimate(info, model, prompt, output_tokens, 0, batch, notes=notes,
+                            output_is_bound=bound, exact_tokens=exact)  # fmt: skip
+    return prompt_cost
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """A non-token price: images, characters of speech, minutes of audio."""
+
+    model: str
+    amount: Decimal
+    quantity: Decimal
+    unit: str
+    rate: Decimal
+    source: str
+
+
+def image_cost(model: str, *, size: str = "1024x1024", quality: str = "standard", n: int = 1) -> UnitCost:
+    """Price of ``n`` generated images.
+
+    >>> image_cost("dall-e-3", size="1024x1792", quality="hd").amount
+    Decimal('0.12')
+    """
+    row = table("pricing").get("images", {}).get(model)
+    if row is None:
+        raise PriceUnavailableError(model, "per-image")
+    qualities = {k: v for k, v in row.items() if isinstance(v, Mapping)}
+    if quality not in qualities:
+        raise BudgetError(f"{model} has no quality {quality!r}; use one of {sorted(qualities)}")
+    if size not in qualities[quality]:
+        raise BudgetError(f"{model} {quality} has no size {size!r}; use one of {sorted(qualities[quality])}")
+    rate = Decimal(str(qualities[quality][size]))
+    count = _whole(n, "n")
+    return UnitCost(model, rate * count, Decimal(count), "image", rate, row["source"])
+
+
+def speech_cost(model: str, text: str | int) -> UnitCost:
+    """Price of speaking ``text`` (or a number of characters) with a TTS model.
+
+    >>> speech_cost("tts-1", 1_000_000).amount
+    Decimal('15')
+    """
+    row = table("pricing").get("speech", {}).get(model)
+    if row is None:
+        raise PriceUnavailableError(model, "per-character")
+    characters = len(text) if isinstance(text, str) else _whole(text, "characters")
+    rate = Decimal(str(row["per_1m_characters"]))
+    return UnitCost(
+        model,
+        rate * characters / MILLION,
+        Decimal(characters),
+        "character",
+        rate / MILLION,
+        row["source"],
+    )
+
+
+def transcription_cost(model: str, *, seconds: float) -> UnitCost:
+    """Price of transcribing ``seconds`` of audio (billed per minute, rounded up to the second).
+
+    >>> transcription_cost("whisper-1", seconds=90).amount
+    Decimal('0.009')
+    """
+    row = table("pricing").get("transcription", {}).get(model)
+    if row is None:
+        raise PriceUnavailableError(model, "per-minute")
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise BudgetError(f"seconds must be a finite number >= 0, not {seconds!r}")
+    whole_seconds = Decimal(math.ceil(seconds))
+    rate = Decimal(str(row["per_minute"]))
+    return UnitCost(model, rate * whole_seconds / 60, whole_seconds / 60, "minute", rate, row["source"])
+
+
+def default_epochs(examples: int) -> int:
+    """Epochs a fine-tuning job runs by default for ``examples`` training examples.
+
+    >>> default_epochs(10), default_epochs(1000), default_epochs(20000)
+    (10, 3, 1)
+    """
+    rules = table("finetuning")["epochs"]
+    count = _whole(examples, "examples")
+    if count == 0:
+        return int(rules["target"])
+    if count * rules["target"] < rules["min_target_examples"]:
+        return int(min(rules["max_epochs"], rules["min_target_examples"] // count))
+    if count * rules["target"] > rules["max_target_examples"]:
+        return int(max(rules["min_epochs"], rules["max_target_examples"] // count))
+    return int(rules["target"])
+
+
+def fine_tuning_cost(model: str, billed_tokens: int, *, epochs: int, as_of: date | None = None) -> Cost:
+    """Training cost: billed tokens (each example capped) times epochs at the training rate.
+
+    >>> fine_tuning_cost("gpt-4o-mini-2024-07-18", 100_000, epochs=3, as_of=date(2025, 1, 1)).total
+    Decimal('0.9')
+    """
+    info = _resolve(model, as_of)
+    tokens = _whole(billed_tokens, "billed_tokens") * _whole(epochs, "epochs")
+    rate = info.price.ft_training
+    if rate is None:
+        raise PriceUnavailableError(model, "fine-tuning training")
+    return Cost(
+        model=model, snapshot=info.snapshot, input=rate * tokens / MILLION, cached_input=Decimal(0),
+        output=Decimal(0), input_tokens=tokens, cached_input_tokens=0, output_tokens=0,
+        notes=(f"{billed_tokens} billed tokens x {epochs} epochs at the training rate",),
+        rates={"ft_training": rate},
+    )  # fmt: skip

@@ -1,0 +1,184 @@
+"""Costs in Decimal from registry prices: components, cached and batch rates, usage, requests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.conftest import tiktoken_enc
+from tokenomy import (
+    BudgetError,
+    PriceUnavailableError,
+    UnsupportedModelError,
+    cost_from_usage,
+    cost_of_request,
+    count_messages,
+    default_epochs,
+    estimate_cost,
+    fine_tuning_cost,
+    image_cost,
+    speech_cost,
+    transcription_cost,
+)
+
+DAY = date(2025, 3, 1)
+REFERENCE_CSV = (
+    Path(os.environ.get("TOKENOMY_CORPUS_DIR", "/nonexistent")).parent / "reference" / "openai-models.csv"
+)
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+@pytest.mark.skipif(not REFERENCE_CSV.is_file(), reason="shared reference table not available")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gpt-4o-2024-08-06",
+        "gpt-4o-mini-2024-07-18",
+        "gpt-4-0613",
+        "o3-mini-2025-01-31",
+        "gpt-4.1-nano-2025-04-14",
+        "text-embedding-3-large",
+        "gpt-3.5-turbo-0125",
+    ],
+)
+def test_prices_match_the_reference_table(name: str) -> None:
+    """1M input and 1M output tokens cost exactly the reference table's per-1M prices."""
+    row = next(r for r in csv.DictReader(REFERENCE_CSV.open(encoding="utf-8")) if r["model"] == name)
+    output = 1_000_000 if row["output_per_1m"] else 0
+    cost = estimate_cost(name, 1_000_000, output, as_of=DAY)
+    assert cost.input == Decimal(row["input_per_1m"])
+    if output:
+        assert cost.output == Decimal(row["output_per_1m"])
+    if row["batch_input_per_1m"]:
+        assert estimate_cost(name, 1_000_000, batch=True, as_of=DAY).input == Decimal(
+            row["batch_input_per_1m"]
+        )
+
+
+def test_alias_price_follows_the_snapshot_by_date() -> None:
+    """gpt-4o cost $5/$15 per 1M before 2024-10-02 and $2.50/$10 after."""
+    before = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 9, 1))
+    after = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 11, 1))
+    assert (before.input, before.output) == (Decimal(5), Decimal(15))
+    assert (after.input, after.output) == (Decimal("2.5"), Decimal(10))
+
+
+def test_cached_tokens_are_a_subset_never_added() -> None:
+    """Cached tokens are priced at the cached rate inside the prompt, not on top of it."""
+    cost = estimate_cost("gpt-4o-2024-08-06", 1_000_000, 0, cached_input_tokens=400_000, as_of=DAY)
+    assert cost.input == Decimal("1.5") and cost.cached_input == Decimal("0.5")
+    assert cost.total == Decimal("2.0") and isinstance(cost.total, Decimal)
+    with pytest.raises(BudgetError, match="part of input_tokens"):
+        estimate_cost("gpt-4o", 10, cached_input_tokens=11, as_of=DAY)
+
+
+def test_batch_rates_listed_and_by_discount() -> None:
+    """Batch uses the listed batch price, else the documented 50% discount (and says so)."""
+    listed = estimate_cost("gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000, batch=True, as_of=DAY)
+    assert (listed.input, listed.output) == (Decimal("0.075"), Decimal("0.3"))
+    discounted = estimate_cost("o1-mini-2024-09-12", 1_000_000, 1_000_000, batch=True, as_of=DAY)
+    assert discounted.input == Decimal("0.55") and any("discount" in n for n in discounted.notes)
+
+
+def test_price_history() -> None:
+    """A snapshot's earlier price applies before its change date."""
+    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 5, 1)).input == Decimal(10)
+    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 7, 1)).input == Decimal(2)
+
+
+def test_unknown_price_is_an_error_never_zero() -> None:
+    """A model without a price raises PriceUnavailableError naming the component."""
+    with pytest.raises(PriceUnavailableError, match="input"):
+        estimate_cost("gpt-oss-120b", 100, as_of=DAY)
+    with pytest.raises(PriceUnavailableError):
+        estimate_cost("ft:gpt-4o-mini-2024-07-18:acme::x", 100, as_of=DAY)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "10"])
+def test_bad_token_numbers(bad: Any) -> None:
+    """Negative or non-integer token numbers raise BudgetError."""
+    with pytest.raises(BudgetError):
+        estimate_cost("gpt-4o", bad, as_of=DAY)
+
+
+def test_cost_from_usage_without_double_counting() -> None:
+    """Chat and Responses usage, dicts and objects; reasoning tokens are inside completion tokens."""
+    chat = {
+        "prompt_tokens": 2000,
+        "completion_tokens": 500,
+        "prompt_tokens_details": {"cached_tokens": 1000},
+        "completion_tokens_details": {"reasoning_tokens": 300},
+    }
+    cost = cost_from_usage("o3-mini-2025-01-31", chat, as_of=DAY)
+    direct = estimate_cost("o3-mini-2025-01-31", 2000, 500, 1000, as_of=DAY)
+    assert cost.total == direct.total and cost.reasoning_tokens == 300
+    responses = SimpleNamespace(
+        input_tokens=2000,
+        output_tokens=500,
+        input_tokens_details=SimpleNamespace(cached_tokens=1000),
+        output_tokens_details=SimpleNamespace(reasoning_tokens=300),
+    )
+    assert cost_from_usage("o3-mini-2025-01-31", responses, as_of=DAY).total == direct.total
+
+
+def test_cost_of_request_counts_like_the_api() -> None:
+    """A chat body is counted by count_messages; max_tokens is an upper bound, labelled so."""
+    body = {
+        "model": "gpt-4o-2024-08-06",
+        "max_tokens": 300,
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello!"}],
+    }
+    cost = cost_of_request(body, as_of=DAY)
+    assert cost.input_tokens == count_messages(body["messages"], "gpt-4o-2024-08-06", as_of=DAY).total
+    assert cost.output_tokens == 300 and cost.output_is_bound
+    exact = cost_of_request(body, output_tokens=20, as_of=DAY)
+    assert exact.output_tokens == 20 and not exact.output_is_bound
+    embeddings = cost_of_request(
+        {"model": "text-embedding-3-small", "input": ["hello world", "hi"]}, "/v1/embeddings", as_of=DAY
+    )
+    assert embeddings.input_tokens == len(tiktoken_enc("cl100k_base").encode("hello world")) + 1
+    completions = cost_of_request(
+        {"model": "gpt-3.5-turbo-instruct", "prompt": ["a b", "c"], "max_tokens": 5},
+        "/v1/completions",
+        as_of=DAY,
+    )
+    assert completions.output_tokens == 10
+
+
+def test_wrong_endpoint_names_the_right_one() -> None:
+    """Pricing a model on an endpoint it does not serve names where it is served."""
+    with pytest.raises(UnsupportedModelError, match="/v1/embeddings"):
+        cost_of_request({"model": "text-embedding-3-small", "messages": []}, as_of=DAY)
+
+
+def test_non_token_prices() -> None:
+    """Images by size and quality, speech by characters, transcription by minutes."""
+    assert image_cost("dall-e-3", size="1792x1024", quality="hd", n=2).amount == Decimal("0.240")
+    assert image_cost("dall-e-2", size="256x256").amount == Decimal("0.016")
+    with pytest.raises(BudgetError):
+        image_cost("dall-e-2", size="2048x2048")
+    assert speech_cost("tts-1-hd", "x" * 1000).amount == Decimal("0.03")
+    assert transcription_cost("whisper-1", seconds=600).amount == Decimal("0.06")
+    with pytest.raises(PriceUnavailableError):
+        speech_cost("gpt-4o", "hi")
+
+
+def test_fine_tuning_rules() -> None:
+    """Default epochs follow the cookbook rule; training cost is tokens x epochs x rate."""
+    assert [default_epochs(n) for n in (1, 10, 33, 34, 5000, 8334, 30000)] == [25, 10, 3, 3, 3, 2, 1]
+    cost = fine_tuning_cost("gpt-4o-mini-2024-07-18", 1_000_000, epochs=2, as_of=DAY)
+    assert cost.total == Decimal(6)

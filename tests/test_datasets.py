@@ -1,0 +1,178 @@
+"""analyze: Batch and fine-tuning JSONL, format problems by line, exact merging, reports."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import random
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenomy import analyze, count_messages, default_epochs, estimate_cost, fine_tuning_cost
+from tokenomy.datasets import DatasetStats, _count_lines, _Spec, collect, report_from_stats
+
+DAY = date(2025, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def _batch_lines(n: int = 40) -> list[str]:
+    rng = random.Random(1)
+    lines = []
+    for i in range(n):
+        model = ["gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-3.5-turbo-0125"][i % 3]
+        content = " ".join(
+            rng.choice(["alpha", "beta", "gamma", "δέλτα", "<|endoftext|>"]) for _ in range(i * 3 + 1)
+        )
+        body = {"model": model, "max_tokens": 50, "messages": [{"role": "user", "content": content}]}
+        lines.append(
+            json.dumps(
+                {"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions", "body": body}
+            )
+        )
+    huge = {
+        "model": "gpt-3.5-turbo-0125",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "word " * 17000}],
+    }
+    lines.insert(
+        5,
+        json.dumps({"custom_id": "too-long", "method": "POST", "url": "/v1/chat/completions", "body": huge}),
+    )
+    lines.insert(7, "{not json")
+    lines.insert(9, json.dumps({"custom_id": "x", "method": "POST", "url": "/v1/chat/completions"}))
+    return lines
+
+
+def test_batch_file_end_to_end(tmp_path: Path) -> None:
+    """Totals equal count_messages per line; problems are reported by line; cost is at batch rate."""
+    lines = _batch_lines()
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = analyze(path, kind="batch", as_of=DAY)
+    expected: dict[str, int] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+            body = record["body"]
+        except (json.JSONDecodeError, KeyError):
+            continue
+        expected[body["model"]] = (
+            expected.get(body["model"], 0) + count_messages(body["messages"], body["model"], as_of=DAY).total
+        )
+    assert {m.model: m.prompt_tokens for m in report.models} == expected
+    assert report.records == 41 and report.stats.problem_count == 2
+    assert [p[0] for p in report.stats.problems] == [8, 10]  # line numbers, 1-based
+    assert report.stats.over_limit_count == 1 and report.stats.over_limit[0][1] == "too-long"
+    mini = next(m for m in report.models if m.model == "gpt-4o-mini-2024-07-18")
+    assert mini.cost is not None
+    assert (
+        mini.cost.total
+        == estimate_cost(
+            mini.model, mini.prompt_tokens, mini.output_tokens_bound, batch=True, as_of=DAY
+        ).total
+    )
+    assert mini.output_tokens_bound == 50 * mini.records
+    dist = report.distribution()
+    assert dist["min"] <= dist["p50"] <= dist["p95"] <= dist["max"]
+    assert "gpt-4o-mini-2024-07-18" in str(report) and "<table>" in report._repr_html_()
+    json.dumps(report.to_dict())
+
+
+def test_parallel_and_gzip_give_the_same_report(tmp_path: Path) -> None:
+    """The multi-process path and a .gz file give byte-identical JSON reports."""
+    lines = _batch_lines(300)
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gz = tmp_path / "batch.jsonl.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    serial = analyze(path, kind="batch", as_of=DAY, parallel=False).to_dict()
+    parallel = analyze(path, kind="batch", as_of=DAY, parallel=True).to_dict()
+    zipped = analyze(gz, kind="batch", as_of=DAY).to_dict()
+    assert (
+        json.dumps(serial, sort_keys=True)
+        == json.dumps(parallel, sort_keys=True)
+        == json.dumps(zipped, sort_keys=True)
+    )
+
+
+def test_fine_tuning_file(tmp_path: Path) -> None:
+    """Format checks name the problem; billed tokens times default epochs at the training rate."""
+    good = {
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello."},
+        ]
+    }
+    records = [good] * 20 + [
+        {"messages": [{"role": "user", "content": "no answer"}]},
+        {"messages": [{"role": "wizard", "content": "x"}, {"role": "assistant", "content": "y"}]},
+        {"messages": [{"role": "user", "content": "x", "extra": 1}, {"role": "assistant", "content": "y"}]},
+        {"prompt": "legacy"},
+        ["not", "an", "object"],
+    ]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    report = analyze(path, kind="fine-tune", model="gpt-4o-mini-2024-07-18", as_of=DAY)
+    assert dict(report.stats.checks) == {
+        "example_missing_assistant_message": 1,
+        "unrecognized_role": 1,
+        "message_unrecognized_key": 1,
+        "missing_messages_list": 1,
+        "data_type": 1,
+    }
+    per_example = count_messages(good["messages"], "gpt-4o-mini-2024-07-18", as_of=DAY).total
+    assert report.records == 20 and report.epochs == default_epochs(20) == 5
+    expected = fine_tuning_cost("gpt-4o-mini-2024-07-18", 20 * per_example, epochs=5, as_of=DAY)
+    assert report.total_cost == expected.total
+
+
+def test_text_and_chat_records() -> None:
+    """Plain records work too: strings, {'text': ...} and chat requests."""
+    text = analyze(["hello world", {"text": "tiktoken is great!"}], kind="text", model="gpt-4o", as_of=DAY)
+    assert text.total_tokens == 2 + 6
+    chat = analyze(
+        [{"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "hi"}]}],
+        kind="chat",
+        as_of=DAY,
+    )
+    assert (
+        chat.total_tokens
+        == count_messages([{"role": "user", "content": "hi"}], "gpt-4o-2024-08-06", as_of=DAY).total
+    )
+
+
+LINES = _batch_lines()
+
+
+@given(cuts=st.lists(st.integers(0, len(LINES)), max_size=6), seed=st.integers(0, 1000))
+@settings(max_examples=40, deadline=None)
+def test_any_partition_and_merge_order_gives_the_same_report(cuts: list[int], seed: int) -> None:
+    """Merging partials of any partitioning, in any order, equals a single pass exactly."""
+    whole = collect(LINES, "batch", as_of=DAY, parallel=False)
+    bounds = sorted({0, len(LINES), *cuts})
+    spec = _Spec("batch", None, DAY)
+    parts = [
+        _count_lines(spec, [(i + 1, LINES[i]) for i in range(a, b)]) for a, b in itertools.pairwise(bounds)
+    ]
+    random.Random(seed).shuffle(parts)
+    merged = DatasetStats()
+    for part in parts:
+        merged = part.merge(merged) if seed % 2 else merged.merge(part)
+    assert json.dumps(merged.to_dict(), sort_keys=True) == json.dumps(whole.to_dict(), sort_keys=True)
+    report = report_from_stats(merged, "batch", as_of=DAY)
+    assert report.total_cost == report_from_stats(whole, "batch", as_of=DAY).total_cost
