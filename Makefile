@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,dask]'
+	$(PY) -m pip install --quiet -e '.[dev,dask,fast]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,11 +20,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m mypy
 
+# the suite runs with the fast backend when installed; the cutting algorithms run again on tiktoken
 test: lint
 	$(PY) -m pytest -q
+	TOKENOMY_BACKEND=tiktoken $(PY) -m pytest -q tests/test_chunking.py tests/test_truncation.py tests/test_moderation.py tests/test_budget.py tests/test_messages.py
 
 $(VENV)/.installed-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,dask,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,dask,fast,bench]'
 	touch $@
 
 bench: $(VENV)/.installed-bench

@@ -58,6 +58,26 @@ def reference() -> Callable[[str], tiktoken.Encoding]:
     return tiktoken_enc
 
 
+def _fast_installed() -> bool:
+    try:
+        import toktok  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# every exactness test runs on tiktoken itself and on each installed fast backend
+BACKENDS = ("tiktoken", "auto") if _fast_installed() else ("tiktoken",)
+
+
+def tokenizer(name: str, backend: str):  # type: ignore[no-untyped-def]
+    """A Tokenizer for ``name`` served by ``backend`` ("tiktoken", or "auto" for the fast one)."""
+    from tokenomy.encodings import load_encoding
+    from tokenomy.tokenizer import Tokenizer
+
+    return Tokenizer(load_encoding(name), backend=backend)
+
+
 def corpus_path(name: str) -> Path:
     if not CORPUS_DIR:
         pytest.skip("TOKENOMY_CORPUS_DIR is not set: corpus tests need the shared real-text corpus")

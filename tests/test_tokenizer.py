@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenomy
-from tests.conftest import ENCODING_NAMES, corpus_text, tiktoken_enc
+from tests.conftest import BACKENDS, ENCODING_NAMES, corpus_text, tiktoken_enc, tokenizer
 from tokenomy import encoding_for
 from tokenomy.errors import UnsupportedModelError
 
@@ -16,22 +16,30 @@ TEXTS = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_s
 )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", ENCODING_NAMES)
 @given(text=TEXTS)
 @settings(max_examples=150, deadline=None)
-def test_count_and_ids_match_tiktoken(name: str, text: str) -> None:
+def test_count_and_ids_match_tiktoken(name: str, backend: str, text: str) -> None:
     """Counts and ids equal tiktoken's for any string, special-token look-alikes included."""
     ref = tiktoken_enc(name).encode_ordinary(text)
-    tok = encoding_for(name)
+    tok = tokenizer(name, backend)
     assert tok.encode(text) == ref
     assert tok.count(text) == len(ref)
+    assert tok.encode_array(text).tolist() == ref
+    assert tok.count_batch([text, text]) == [len(ref)] * 2
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", ENCODING_NAMES)
-def test_corpus_counts_match_tiktoken(name: str, corpus_file: str) -> None:
-    """On real prose, docs, code and 21 languages, ids equal tiktoken's."""
+def test_corpus_counts_match_tiktoken(name: str, backend: str, corpus_file: str) -> None:
+    """On real prose, docs, code and 21 languages, ids and counts equal tiktoken's."""
     text = corpus_text(corpus_file)[:400_000]
-    assert encoding_for(name).encode(text) == tiktoken_enc(name).encode_ordinary(text)
+    ref = tiktoken_enc(name).encode_ordinary(text)
+    tok = tokenizer(name, backend)
+    assert tok.encode(text) == ref
+    assert tok.count(text) == len(ref)
+    assert tok.encode_array(text).tolist() == ref
 
 
 @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
@@ -81,11 +89,13 @@ def test_piecewise_path_is_exact_on_generated_text(name: str, parts: list[str]) 
     assert got == tiktoken_enc(name).encode_ordinary(text)
 
 
-def test_a_million_spaces_on_o200k_is_counted_exactly() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_million_spaces_on_o200k_is_counted_exactly(backend: str) -> None:
     """Where tiktoken 0.14 panics (o200k, 10^6 spaces) the count equals tiktoken's own
     regex-module reference path (`_encode_only_native_bpe`)."""
     text = " " * 1_000_000 + "end"
     expected = len(tiktoken_enc("o200k_base")._encode_only_native_bpe(text))
+    assert tokenizer("o200k_base", backend).count(text) == expected
     assert tokenomy.count(text, model="gpt-4o") == expected
 
 

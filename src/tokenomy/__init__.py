@@ -5,6 +5,7 @@
 6
 """
 
+from tokenomy.backends import BackendStatus, backend_info
 from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
 from tokenomy.chunking import Chunk, chunk, chunk_tokens
 from tokenomy.cost import (
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Allocation",
+    "BackendStatus",
     "Budget",
     "BudgetError",
     "BudgetExceededError",
@@ -86,6 +88,7 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "analyze",
+    "backend_info",
     "chunk",
     "chunk_tokens",
     "combine_embeddings",

@@ -20,6 +20,7 @@ import tiktoken
 
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
+from tokenomy.backends import fast_backend
 from tokenomy.encodings import encoding_names, load_encoding
 from tokenomy.errors import BudgetError, UnsupportedModelError
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
@@ -66,17 +67,25 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_core", "_encoding", "_lock", "_pieces", "name")
+    __slots__ = ("_core", "_encoding", "_fast", "_lock", "_pieces", "name")
 
-    def __init__(self, encoding: tiktoken.Encoding) -> None:
+    def __init__(self, encoding: tiktoken.Encoding, *, backend: str = "auto") -> None:
         self.name: str = encoding.name
         self._encoding = encoding
         self._core = encoding._core_bpe  # skips a Python frame per call on the hot path
         self._pieces: regex.Pattern[str] | None = None
         self._lock = threading.Lock()
+        if backend not in ("auto", "tiktoken"):
+            raise ValueError(f"backend must be 'auto' or 'tiktoken', not {backend!r}")
+        self._fast = fast_backend(self.name, encoding) if backend == "auto" else None
 
     def __repr__(self) -> str:
-        return f"<Tokenizer {self.name}>"
+        return f"<Tokenizer {self.name} ({self.backend})>"
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend that counts: ``"tiktoken"`` or a conformant fast one."""
+        return self._fast.name if self._fast is not None else "tiktoken"
 
     @property
     def encoding(self) -> tiktoken.Encoding:
@@ -90,6 +99,14 @@ class Tokenizer:
 
     def count(self, text: str) -> int:
         """Exact number of tokens in ``text``; special-token look-alikes count as text."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                return fast.count(text)
+            except UnicodeEncodeError:
+                return fast.count(_without_surrogates(text))
+            except TypeError:
+                raise TypeError(f"text must be a str, not {type(text).__name__}") from None
         if len(text) < 2 * _RUN_STEP:
             try:
                 return len(self._core.encode_ordinary(text))
@@ -120,6 +137,11 @@ class Tokenizer:
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
         """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
+        if self._fast is not None:
+            try:
+                return self._fast.encode_array(text)
+            except UnicodeEncodeError:
+                return self._fast.encode_array(_without_surrogates(text))
         if len(text) < _SHORT or not _has_long_whitespace_run(text):
             try:
                 return self._encoding.encode_to_numpy(text, disallowed_special=())
@@ -197,14 +219,12 @@ class Tokenizer:
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
+        if self._fast is not None:
+            return sum(
+                self.count_batch([text[a:b] for a, b in itertools.pairwise(_even_cuts(text, 4 * workers))])
+            )
         pieces = parts or max(2, min(4 * workers, len(text) // 500_000))
-        bounds = [0]
-        for i in range(1, pieces):
-            cut = cut_near(text, max(len(text) * i // pieces, bounds[-1] + 1))
-            if cut < len(text) and cut > bounds[-1]:
-                bounds.append(cut)
-        bounds.append(len(text))
-        segments = [text[a:b] for a, b in itertools.pairwise(bounds)]
+        segments = [text[a:b] for a, b in itertools.pairwise(_even_cuts(text, pieces))]
         return count_segments_parallel(self.name, segments)
 
     def count_batch(self, texts: Iterable[str]) -> list[int]:
@@ -220,6 +240,11 @@ class Tokenizer:
         for i, text in enumerate(items):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] must be a str, not {type(text).__name__}")
+        if self._fast is not None:  # releases the GIL and runs on every core itself
+            try:
+                return self._fast.count_batch(items)
+            except UnicodeEncodeError:
+                return self._fast.count_batch([_without_surrogates(t) for t in items])
         workers = cores()
         if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
@@ -298,17 +323,31 @@ class Tokenizer:
         return ids
 
 
+def _even_cuts(text: str, pieces: int) -> list[int]:
+    """About ``pieces`` additive cut points splitting ``text`` evenly, with both ends."""
+    bounds = [0]
+    for i in range(1, pieces):
+        cut = cut_near(text, max(len(text) * i // pieces, bounds[-1] + 1))
+        if bounds[-1] < cut < len(text):
+            bounds.append(cut)
+    bounds.append(len(text))
+    return bounds
+
+
 _tokenizers: dict[str, Tokenizer] = {}
 _by_encoding: dict[str, Tokenizer] = {}
 _tok_lock = threading.Lock()
 
 
-_cores: dict[str, Callable[[str], list[int]]] = {}  # model name -> tiktoken's core encoder
+# model name -> the hot-path callable: a fast backend's count, or tiktoken's core encoder
+_fast_counts: dict[str, Callable[[str], int]] = {}
+_cores: dict[str, Callable[[str], list[int]]] = {}
 
 
 def _clear_model_cache() -> None:
     _tokenizers.clear()
     _cores.clear()
+    _fast_counts.clear()
 
 
 on_registry_change(_clear_model_cache)
@@ -350,7 +389,10 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
             )
         tok = _tokenizer_for_encoding(info.encoding)
     _tokenizers[model_or_encoding] = tok
-    _cores[model_or_encoding] = tok._core.encode_ordinary
+    if tok._fast is not None:
+        _fast_counts[model_or_encoding] = tok._fast.count
+    else:
+        _cores[model_or_encoding] = tok._core.encode_ordinary
     return tok
 
 
@@ -364,11 +406,17 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
     1
     """
-    if not allowed_special and model in _cores and len(text) < _SHORT:
-        try:
-            return len(_cores[model](text))  # one Python frame, as tiktoken's encode_ordinary
-        except (UnicodeEncodeError, TypeError):
-            pass
+    if not allowed_special:
+        if model in _cores and len(text) < _SHORT:
+            try:
+                return len(_cores[model](text))  # one Python frame, as tiktoken's encode_ordinary
+            except (UnicodeEncodeError, TypeError):
+                pass
+        elif model in _fast_counts:
+            try:
+                return _fast_counts[model](text)
+            except (UnicodeEncodeError, TypeError):
+                pass
     tok = encoding_for(model)
     if allowed_special:
         return len(tok.encode(text, allowed_special=allowed_special))
