@@ -145,3 +145,18 @@ def test_lone_surrogates_count_like_tiktoken() -> None:
     """Lone surrogates are replaced as tiktoken does, never an exception."""
     text = "a\ud800b"
     assert encoding_for("o200k_base").count(text) == len(tiktoken_enc("o200k_base").encode_ordinary(text))
+
+
+def test_count_cache_is_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cached counts equal fresh ones; the cache never holds more than its character budget."""
+    from tokenomy import tokenizer as module
+
+    monkeypatch.setattr(module, "_CACHE_CHARS", 10_000)
+    tok = tokenizer("o200k_base", "tiktoken")
+    texts = [f"system prompt number {i} " * 40 for i in range(50)]
+    for _ in range(2):
+        assert [tok.count_cached(t) for t in texts] == [
+            len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in texts
+        ]
+    assert tok._cache_chars <= 10_000 and sum(map(len, tok._cache)) == tok._cache_chars
+    assert tok.count_cached("short") == 1 and "short" not in tok._cache

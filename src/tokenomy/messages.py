@@ -82,7 +82,7 @@ class _Counter:
         if content is None:
             return self.tok.count(pad) if pad else 0
         if isinstance(content, str):
-            return self.tok.count(content + pad)
+            return self.tok.count_cached(content + pad) if pad else self.tok.count_cached(content)
         if isinstance(content, (bytes, bytearray)) or not isinstance(content, Iterable):
             raise MessageFormatError(where, "content must be a string, None or a list of parts")
         tokens = 0
@@ -96,7 +96,7 @@ class _Counter:
     def part(self, part: Any, where: str) -> int:
         kind = _get(part, "type")
         if kind == "text":
-            return self.tok.count(_text(_get(part, "text"), f"{where}.text"))
+            return self.tok.count_cached(_text(_get(part, "text"), f"{where}.text"))
         if kind == "refusal":
             return self.tok.count(_text(_get(part, "refusal"), f"{where}.refusal"))
         if kind == "image_url":

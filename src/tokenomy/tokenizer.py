@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import IO, Literal
 
@@ -31,6 +32,9 @@ AllowedSpecial = Literal["all"] | Collection[str]
 # characters on o200k_base). Runs of 2 * _RUN_STEP characters or more are always detected by
 # sampling every _RUN_STEP-th character, so the check costs O(n / _RUN_STEP).
 _RUN_STEP = 32_768
+# count_cached keeps counts of strings from this length, up to this many characters in all
+_CACHE_MIN_CHARS = 256
+_CACHE_CHARS = 8 << 20
 # texts shorter than this cannot hold a run worth checking for
 _SHORT = 2 * _RUN_STEP
 # pieces longer than this are encoded on their own, without the regex engine
@@ -67,7 +71,7 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_core", "_encoding", "_fast", "_lock", "_pieces", "name")
+    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "name")
 
     def __init__(self, encoding: tiktoken.Encoding, *, backend: str = "auto") -> None:
         self.name: str = encoding.name
@@ -78,6 +82,8 @@ class Tokenizer:
         if backend not in ("auto", "tiktoken"):
             raise ValueError(f"backend must be 'auto' or 'tiktoken', not {backend!r}")
         self._fast = fast_backend(self.name, encoding) if backend == "auto" else None
+        self._cache: OrderedDict[str, int] = OrderedDict()
+        self._cache_chars = 0
 
     def __repr__(self) -> str:
         return f"<Tokenizer {self.name} ({self.backend})>"
@@ -115,6 +121,31 @@ class Tokenizer:
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
         return len(self._encode_long(text))
+
+    def count_cached(self, text: str) -> int:
+        """:meth:`count`, remembering counts of repeated long strings (system prompts, documents
+        sent again and again). Strings under ``_CACHE_MIN_CHARS`` are counted directly: for them
+        a cache miss costs more than counting. The cache holds at most ``_CACHE_CHARS`` characters.
+
+        >>> tok, prompt = encoding_for("o200k_base"), "You are a helpful assistant. " * 20
+        >>> tok.count_cached(prompt) == tok.count_cached(prompt) == tok.count(prompt)
+        True
+        """
+        if len(text) < _CACHE_MIN_CHARS:
+            return self.count(text)
+        cache = self._cache
+        hit = cache.get(text)
+        if hit is not None:
+            cache.move_to_end(text)
+            return hit
+        n = self.count(text)
+        with self._lock:
+            cache[text] = n
+            self._cache_chars += len(text)
+            while self._cache_chars > _CACHE_CHARS and cache:
+                old, _ = cache.popitem(last=False)
+                self._cache_chars -= len(old)
+        return n
 
     def encode(self, text: str, *, allowed_special: AllowedSpecial = ()) -> list[int]:
         """Token ids of ``text``, as tiktoken gives them.
