@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ $(VENV)/.installed-bench: $(STAMP)
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+# coverage-guided fuzzing (not in CI): FUZZ_RUNS executions per target
+FUZZ_RUNS ?= 200000
+$(VENV)/.installed-fuzz: $(STAMP)
+	$(PY) -m pip install --quiet atheris
+	touch $@
+
+fuzz: $(VENV)/.installed-fuzz
+	$(PY) fuzz/fuzz_images.py -atheris_runs=$(FUZZ_RUNS)
+	$(PY) fuzz/fuzz_jsonl.py -atheris_runs=$(FUZZ_RUNS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import tiktoken_enc
 
 import tokenomy
-from benchmarks.conftest import QUALITY
+from benchmarks.conftest import QUALITY, use_backend
 
 ENC = "cl100k_base"
 MODEL = "gpt-4-0613"
@@ -57,8 +57,14 @@ def _quality(name: str, text: str, chunks: list[str]) -> None:
 
 def _splitters(overlap: int) -> dict[str, Callable[[str], list[str]]]:
     enc = tiktoken_enc(ENC)
+
+    def tiktoken_backed(t: str) -> list[str]:
+        with use_backend(ENC, "tiktoken"):
+            return [c.text for c in tokenomy.chunk(t, 512, model=MODEL, overlap=overlap)]
+
     runners: dict[str, Callable[[str], list[str]]] = {
         "tokenomy.chunk": lambda t: [c.text for c in tokenomy.chunk(t, 512, model=MODEL, overlap=overlap)],
+        "tokenomy.chunk (tiktoken backend)": tiktoken_backed,
     }
     try:
         from langchain_text_splitters import TokenTextSplitter
@@ -87,7 +93,7 @@ def _splitters(overlap: int) -> dict[str, Callable[[str], list[str]]]:
 
 @pytest.mark.parametrize("overlap", [0, 64])
 @pytest.mark.parametrize(
-    "kind", ["tiktoken encode (baseline)", "tokenomy.chunk", "langchain TokenTextSplitter",
+    "kind", ["tiktoken encode (baseline)", "tokenomy.chunk", "tokenomy.chunk (tiktoken backend)", "langchain TokenTextSplitter",
              "chonkie TokenChunker", "semantic-text-splitter"],
 )  # fmt: skip
 def test_chunk_512(benchmark, mixed_text: str, kind: str, overlap: int) -> None:  # type: ignore[no-untyped-def]
@@ -111,8 +117,10 @@ def twenty_mb(corpus: str) -> str:
 
 @pytest.mark.parametrize("kind", ["Tokenizer.count (one core)", "Tokenizer.count_parallel"])
 def test_count_parallel_20mb(benchmark, twenty_mb: str, kind: str) -> None:  # type: ignore[no-untyped-def]
-    benchmark.group = "count-20MB"
-    tok = tokenomy.encoding_for("o200k_base")
+    benchmark.group = "count-20MB-tiktoken-backend"
+    from tests.conftest import tokenizer
+
+    tok = tokenizer("o200k_base", "tiktoken")
     tok.count_parallel(twenty_mb[:2_000_000])  # start the worker pool outside the timing
     run = tok.count_parallel if kind.endswith("parallel") else tok.count
     result = benchmark.pedantic(run, args=(twenty_mb,), rounds=3, iterations=1)

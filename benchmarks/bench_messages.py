@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
 from tests.conftest import tiktoken_enc
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not fetch prices
 
 import tokenomy
 
@@ -44,16 +47,23 @@ def cookbook_count(messages: list[dict[str, str]], encode: Any) -> int:
     return total
 
 
-@pytest.mark.parametrize("kind", ["cookbook loop", "count_messages"])
+@pytest.mark.parametrize("kind", ["cookbook loop", "count_messages", "litellm token_counter", "tokencost"])
 def test_conversation_50(benchmark, corpus: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     chat = _conversation(corpus)
     encode = tiktoken_enc("o200k_base").encode_ordinary
     benchmark.group = "messages-50"
     if kind == "count_messages":
         result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").total)
+    elif kind == "litellm token_counter":
+        litellm = pytest.importorskip("litellm")
+        result = benchmark(lambda: litellm.token_counter(model="gpt-4o", messages=chat))
+    elif kind == "tokencost":
+        tokencost = pytest.importorskip("tokencost")
+        result = benchmark(lambda: tokencost.count_message_tokens(chat, "gpt-4o"))
     else:
         result = benchmark(cookbook_count, chat, encode)
-    assert result == cookbook_count(chat, encode)
+    if kind in ("count_messages", "cookbook loop"):
+        assert result == cookbook_count(chat, encode)
 
 
 @pytest.mark.parametrize("kind", ["tiktoken render+encode", "count_messages"])

@@ -6,6 +6,7 @@ ratios come from one process on one machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -101,3 +102,21 @@ def mixed_text(corpus: str) -> str:
         for name in ("austen.txt", "pydocs.rst.txt", "stdlib_code.txt", "multilingual.txt")
     ]
     return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def use_backend(encoding: str, backend: str):  # type: ignore[no-untyped-def]
+    """Within the block, every tokenomy call on ``encoding`` uses ``backend`` ("tiktoken"/"auto")."""
+    from tests.conftest import tokenizer as make
+
+    from tokenomy import tokenizer as module
+
+    saved = dict(module._by_encoding)
+    module._by_encoding[encoding] = make(encoding, backend)
+    module._clear_model_cache()
+    try:
+        yield
+    finally:
+        module._by_encoding.clear()
+        module._by_encoding.update(saved)
+        module._clear_model_cache()

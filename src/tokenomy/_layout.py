@@ -16,12 +16,23 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenomy._cuts import safe_cut_after, safe_cut_before
-from tokenomy.tokenizer import Tokenizer
+from tokenomy.tokenizer import Tokenizer, _without_surrogates
 
-# str.isspace() code points (a superset of the White_Space set tiktoken's \s matches)
-_SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
-_SENTENCE_END = np.array([ord(c) for c in ".!?…。！？；;:"], dtype=np.uint32)
-_CLOSERS = np.array([ord(c) for c in "\"')»”’"], dtype=np.uint32)
+# Lookup tables over code points below _TABLE (everything above is none of these): whitespace as
+# str.isspace() sees it (a superset of the White_Space set tiktoken's \s matches), sentence ends,
+# closing quotes.
+_TABLE = 0xFF20
+
+
+def _table(chars: str) -> npt.NDArray[np.bool_]:
+    out = np.zeros(_TABLE + 1, dtype=np.bool_)
+    out[[ord(c) for c in chars if ord(c) < _TABLE]] = True
+    return out
+
+
+_SPACES = _table("".join(chr(c) for c in range(_TABLE) if chr(c).isspace()))
+_SENTENCE_END = _table(".!?…。！？；;:")
+_CLOSERS = _table("\"')»”’")
 PARAGRAPH, SENTENCE, WORD, TOKEN = 0, 1, 2, 3
 KIND_NAMES = ("paragraph", "sentence", "word", "token")
 
@@ -53,22 +64,37 @@ class Layout:
             self.codepoints: npt.NDArray[np.uint32] | None = None
             self.cut_chars = np.concatenate(([0], byte_ends))
             self.cut_tokens = np.arange(self.total + 1, dtype=np.int64)
+            self.all_aligned = True
         else:
-            codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            self.codepoints = codepoints
-            widths = 1 + (codepoints >= 0x80) + (codepoints >= 0x800) + (codepoints >= 0x10000)
-            char_bytes = np.concatenate(([0], np.cumsum(widths, dtype=np.int64)))
-            where = np.searchsorted(char_bytes, byte_ends)
-            inside = np.minimum(where, len(char_bytes) - 1)
-            aligned = char_bytes[inside] == byte_ends
-            self.cut_chars = np.concatenate(([0], where[aligned])).astype(np.int64)
+            self.codepoints = None
+            # UTF-8 of the text as tokenized (lone surrogates become U+FFFD, one character each)
+            try:
+                encoded = text.encode("utf-8")
+            except UnicodeEncodeError:
+                encoded = _without_surrogates(text).encode("utf-8")
+            data = np.frombuffer(encoded, dtype=np.uint8)
+            starts = np.empty(len(data) + 1, dtype=np.bool_)  # a character starts at this byte
+            np.not_equal(data & 0xC0, 0x80, out=starts[:-1])
+            starts[-1] = True
+            chars_through = np.cumsum(starts, dtype=np.int64)  # character index + 1 at a start
+            aligned = starts[byte_ends]
+            self.cut_chars = np.concatenate(([0], chars_through[byte_ends[aligned]] - 1)).astype(np.int64)
             self.cut_tokens = np.concatenate(([0], np.nonzero(aligned)[0] + 1)).astype(np.int64)
+            self.all_aligned = bool(aligned.all())
+            if not self.all_aligned:  # token count -> index of the last boundary at or before it
+                marks = np.zeros(self.total + 1, dtype=np.bool_)
+                marks[self.cut_tokens] = True
+                self._index_of_token = np.cumsum(marks) - 1
         self._kinds: npt.NDArray[np.int8] | None = None
         self._safe: npt.NDArray[np.bool_] | None = None
 
     def _points(self) -> npt.NDArray[np.uint32]:
         if self.codepoints is None:
-            self.codepoints = np.frombuffer(self.text.encode("latin-1"), dtype=np.uint8).astype(np.uint32)
+            if self.text.isascii():
+                self.codepoints = np.frombuffer(self.text.encode("ascii"), dtype=np.uint8).astype(np.uint32)
+            else:
+                encoded = self.text.encode("utf-32-le", "surrogatepass")
+                self.codepoints = np.frombuffer(encoded, dtype=np.uint32)
         return self.codepoints
 
     def kinds(self) -> npt.NDArray[np.int8]:
@@ -86,16 +112,16 @@ class Layout:
         return self._safe
 
     def _classify(self) -> None:
-        cp = np.concatenate(([0, 0], self._points(), [0, 0])).astype(np.uint32)  # padded by 2
+        cp = np.minimum(np.concatenate(([0, 0], self._points(), [0, 0])), _TABLE)  # padded by 2
         p = self.cut_chars + 2
         prev2, prev, nxt, nxt2 = cp[p - 2], cp[p - 1], cp[p], cp[p + 1]
-        space_prev, space_next = np.isin(prev, _SPACES), np.isin(nxt, _SPACES)
+        space_prev, space_next = _SPACES[prev], _SPACES[nxt]
         nl = np.uint32(10)
         paragraph = (
             ((prev2 == nl) & (prev == nl)) | ((prev == nl) & (nxt == nl)) | ((nxt == nl) & (nxt2 == nl))
         )
-        ends = np.isin(prev, _SENTENCE_END)
-        sentence = (ends | (np.isin(prev, _CLOSERS) & np.isin(prev2, _SENTENCE_END))
+        ends = _SENTENCE_END[prev]
+        sentence = (ends | (_CLOSERS[prev] & _SENTENCE_END[prev2])
                     | (prev == nl) | (nxt == nl))  # fmt: skip
         word = space_prev | space_next
         kinds = np.full(len(p), TOKEN, dtype=np.int8)
@@ -108,13 +134,32 @@ class Layout:
         safe[-1] |= self.cut_chars[-1] == len(self.text)
         self._safe = safe
 
+    def _walk_to(self, j: int, char: int) -> int:
+        """Tokens before boundary ``char``, found by walking from index ``j`` (cuts are near)."""
+        chars = self.cut_chars
+        steps = 0
+        while chars[j] > char and steps < 64:
+            j, steps = j - 1, steps + 1
+        while chars[j] < char and steps < 64:
+            j, steps = j + 1, steps + 1
+        return int(self.cut_tokens[j]) if chars[j] == char else self.tokens_before(char)
+
     def tokens_before(self, char: int) -> int:
         """Tokens before ``char``, which must be an aligned token boundary."""
-        return int(self.cut_tokens[int(np.searchsorted(self.cut_chars, char))])
+        return int(self.cut_tokens[int(self.cut_chars.searchsorted(char))])
 
     def boundary_at_or_before_token(self, token: int) -> int:
         """Index into ``cut_*`` of the last boundary with at most ``token`` tokens before it."""
-        return int(np.searchsorted(self.cut_tokens, token, side="right")) - 1
+        if token >= self.total:
+            return len(self.cut_tokens) - 1
+        if token < 0:
+            return -1
+        return token if self.all_aligned else int(self._index_of_token[token])
+
+    def first_boundary_from_token(self, token: int) -> int:
+        """Index into ``cut_*`` of the first boundary with at least ``token`` tokens before it."""
+        j = self.boundary_at_or_before_token(token)
+        return j if j >= 0 and self.cut_tokens[j] == token else j + 1
 
     def verified(self, j: int) -> bool:
         """True if cutting at boundary ``j`` keeps both sides' counts as they are in the whole."""
@@ -122,11 +167,7 @@ class Layout:
             return True
         text, p = self.text, int(self.cut_chars[j])
         before, after = safe_cut_before(text, p), safe_cut_after(text, p)
-        t_before, t_p, t_after = (
-            self.tokens_before(before),
-            int(self.cut_tokens[j]),
-            self.tokens_before(after),
-        )
+        t_before, t_p, t_after = self._walk_to(j, before), int(self.cut_tokens[j]), self._walk_to(j, after)
         encode = self.tok.encode
         return bool(
             encode(text[before:p]) == self.ids[t_before:t_p].tolist()

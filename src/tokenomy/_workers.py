@@ -42,17 +42,27 @@ def _init(folder: str | None) -> None:
         set_encodings_dir(folder)
 
 
-def _count_texts(encoding: str, texts: Sequence[str]) -> list[int]:
-    from tokenomy.tokenizer import encoding_for
+_local: dict[tuple[str, str], Any] = {}
 
-    count = encoding_for(encoding).count
+
+def _tokenizer(encoding: str, backend: str) -> Any:
+    """This process's Tokenizer for (encoding, backend): built once, from the spec alone."""
+    tok = _local.get((encoding, backend))
+    if tok is None:
+        from tokenomy.encodings import load_encoding
+        from tokenomy.tokenizer import Tokenizer
+
+        tok = _local.setdefault((encoding, backend), Tokenizer(load_encoding(encoding), backend=backend))
+    return tok
+
+
+def _count_texts(encoding: str, backend: str, texts: Sequence[str]) -> list[int]:
+    count = _tokenizer(encoding, backend).count
     return [count(t) for t in texts]
 
 
-def _count_one(encoding: str, text: str) -> int:
-    from tokenomy.tokenizer import encoding_for
-
-    return encoding_for(encoding).count(text)
+def _count_one(encoding: str, backend: str, text: str) -> int:
+    return int(_tokenizer(encoding, backend).count(text))
 
 
 def pool() -> ProcessPoolExecutor:
@@ -112,22 +122,24 @@ def _broken(error: BaseException) -> None:
         _pool = None
 
 
-def count_texts_parallel(encoding: str, texts: list[str], parts: int) -> list[int]:
+def count_texts_parallel(encoding: str, backend: str, texts: list[str], parts: int) -> list[int]:
     """Counts of ``texts`` in order, computed in ``parts`` contiguous slices across the pool."""
     size = -(-len(texts) // parts)
     slices = [texts[i : i + size] for i in range(0, len(texts), size)]
+    n = len(slices)
     try:
-        results = list(pool().map(_count_texts, [encoding] * len(slices), slices))
+        results = list(pool().map(_count_texts, [encoding] * n, [backend] * n, slices))
     except (BrokenProcessPool, OSError, RuntimeError) as error:
         _broken(error)
-        results = [_count_texts(encoding, s) for s in slices]
-    return [n for part in results for n in part]
+        results = [_count_texts(encoding, backend, s) for s in slices]
+    return [count for part in results for count in part]
 
 
-def count_segments_parallel(encoding: str, segments: list[str]) -> int:
+def count_segments_parallel(encoding: str, backend: str, segments: list[str]) -> int:
     """Sum of the counts of ``segments`` (pieces of one text cut at additive points)."""
+    n = len(segments)
     try:
-        return sum(pool().map(_count_one, [encoding] * len(segments), segments))
+        return sum(pool().map(_count_one, [encoding] * n, [backend] * n, segments))
     except (BrokenProcessPool, OSError, RuntimeError) as error:
         _broken(error)
-        return sum(_count_one(encoding, s) for s in segments)
+        return sum(_count_one(encoding, backend, s) for s in segments)

@@ -57,6 +57,7 @@ class _Planner:
         rank = np.full(len(KIND_NAMES), len(order), dtype=np.int8)
         rank[order] = np.arange(len(order), dtype=np.int8)
         self.ranks = rank[layout.kinds()]
+        self._last = (-1, -1)  # (char, index) of the last end returned: the next chunk's start
 
     def end_for(self, a: int, ta: int, final: bool) -> tuple[int, int] | None:
         """Index of the best end cut for a chunk starting at char ``a``; None if all fits."""
@@ -69,10 +70,9 @@ class _Planner:
             half = (remaining + 1) // 2  # balance the last two chunks instead of a tiny tail
             hi, lo = min(ta + limit, ta + half + limit // 4), ta + max(half - limit // 4, 1)
         j_hi = layout.boundary_at_or_before_token(hi)
-        j_lo = max(
-            int(np.searchsorted(layout.cut_tokens, lo)),
-            int(np.searchsorted(layout.cut_chars, a, "right")),
-        )
+        start_index = self._last[1] if self._last[0] == a else int(layout.cut_chars.searchsorted(a))
+        first_by_tokens = layout.first_boundary_from_token(lo)
+        j_lo = max(first_by_tokens, start_index + 1)
         if j_lo <= j_hi:
             window = self.ranks[j_lo : j_hi + 1]
             # best rank first, latest first within a rank
@@ -80,13 +80,18 @@ class _Planner:
             for k in order:
                 j = j_lo + int(k)
                 if layout.verified(j):
-                    return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
+                    return self._found(j)
         j = min(j_lo, j_hi + 1) - 1
         while j >= 0 and layout.cut_chars[j] > a:  # nothing in the preferred window: latest exact cut
             if layout.verified(j):
-                return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
+                return self._found(j)
             j -= 1
         return None if remaining <= limit else (-1, -1)
+
+    def _found(self, j: int) -> tuple[int, int]:
+        p = int(self.layout.cut_chars[j])
+        self._last = (p, j)
+        return p, int(self.layout.cut_tokens[j])
 
 
 def _plan(layout: Layout, max_tokens: int, overlap: int, boundaries: Sequence[str], final: bool,
@@ -113,7 +118,7 @@ def _plan(layout: Layout, max_tokens: int, overlap: int, boundaries: Sequence[st
             break
         # no exact cut ahead (one huge piece): cut inside it and count the chunk on its own
         b, tokens = _forced_end(tok, text, a, max_tokens)
-        j = int(np.searchsorted(layout.cut_chars, b, "right")) - 1
+        j = int(layout.cut_chars.searchsorted(b, "right")) - 1
         for _ in range(64):  # prefer ending where exact planning can resume
             if j < 0 or layout.cut_chars[j] <= a:
                 break
@@ -125,7 +130,7 @@ def _plan(layout: Layout, max_tokens: int, overlap: int, boundaries: Sequence[st
                     break
             j -= 1
         spans.append((a, b, tokens))
-        k = int(np.searchsorted(layout.cut_chars, b))
+        k = int(layout.cut_chars.searchsorted(b))
         exact = k < len(layout.cut_chars) and layout.cut_chars[k] == b and layout.verified(k)
         a, ta = b, (int(layout.cut_tokens[k]) if exact else None)
     return spans

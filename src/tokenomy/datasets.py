@@ -247,8 +247,8 @@ class DatasetReport:
 
 def _open(path: Path) -> IO[str]:
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="strict")
-    return path.open(encoding="utf-8", errors="strict")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="strict", newline="\n")
+    return path.open(encoding="utf-8", errors="strict", newline="\n")  # JSONL lines end at \n only
 
 
 def _lines(source: Any) -> Iterator[tuple[int, Any]]:

@@ -256,7 +256,7 @@ class Tokenizer:
             )
         pieces = parts or max(2, min(4 * workers, len(text) // 500_000))
         segments = [text[a:b] for a, b in itertools.pairwise(_even_cuts(text, pieces))]
-        return count_segments_parallel(self.name, segments)
+        return count_segments_parallel(self.name, "tiktoken", segments)
 
     def count_batch(self, texts: Iterable[str]) -> list[int]:
         """Counts of ``texts`` in order; batches of over a million characters use every core.
@@ -280,7 +280,7 @@ class Tokenizer:
         if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
             return [count(t) for t in items]
-        return count_texts_parallel(self.name, items, 4 * workers)
+        return count_texts_parallel(self.name, "tiktoken", items, 4 * workers)
 
     # ---- long and hostile input ---------------------------------------------------------------
 
