@@ -33,7 +33,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only --benchmark-columns=min,median,mean,rounds
 
 # coverage-guided fuzzing (not in CI): FUZZ_RUNS executions per target
-FUZZ_RUNS ?= 200000
+FUZZ_RUNS ?= 500000
 $(VENV)/.installed-fuzz: $(STAMP)
 	$(PY) -m pip install --quiet atheris
 	touch $@

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from tests.conftest import tiktoken_enc
 
+from benchmarks.conftest import use_backend
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not fetch prices
 
 import tokenomy
@@ -64,6 +66,25 @@ def test_conversation_50(benchmark, corpus: str, kind: str) -> None:  # type: ig
         result = benchmark(cookbook_count, chat, encode)
     if kind in ("count_messages", "cookbook loop"):
         assert result == cookbook_count(chat, encode)
+
+
+@pytest.mark.parametrize(
+    "kind", ["cookbook loop (tiktoken)", "count_messages (tiktoken backend, no cache hits)"]
+)
+def test_conversation_50_bookkeeping(benchmark, corpus: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """tokenomy's own bookkeeping over the same tokenizer, every content counted afresh."""
+    chat = _conversation(corpus)
+    encode = tiktoken_enc("o200k_base").encode_ordinary
+    benchmark.group = "messages-50-same-tokenizer"
+    if kind.startswith("count_messages"):
+        with use_backend("o200k_base", "tiktoken"):
+            tok = tokenomy.encoding_for("o200k_base")
+            result = benchmark.pedantic(
+                lambda: tokenomy.count_messages(chat, "gpt-4o").total, setup=tok._cache.clear, rounds=300
+            )
+    else:
+        result = benchmark.pedantic(cookbook_count, args=(chat, encode), rounds=300)
+    assert result == cookbook_count(chat, encode)
 
 
 @pytest.mark.parametrize("kind", ["tiktoken render+encode", "count_messages"])

@@ -106,6 +106,11 @@ def test_chunk_tokens_are_the_chunks_ids() -> None:
     arrays = chunk_tokens(text, 30, model="gpt-4o")
     texts = [c.text for c in chunk(text, 30, model="gpt-4o")]
     assert [a.tolist() for a in arrays] == [tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts]
+    blob = "Q" * 3000 + " tail words here"  # one huge piece: cut inside, each chunk encoded alone
+    texts = [c.text for c in chunk(blob, 10, model="gpt-4o")]
+    assert [a.tolist() for a in chunk_tokens(blob, 10, model="gpt-4o")] == [
+        tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts
+    ]
 
 
 @pytest.mark.parametrize(

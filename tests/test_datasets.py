@@ -176,3 +176,14 @@ def test_any_partition_and_merge_order_gives_the_same_report(cuts: list[int], se
     assert json.dumps(merged.to_dict(), sort_keys=True) == json.dumps(whole.to_dict(), sort_keys=True)
     report = report_from_stats(merged, "batch", as_of=DAY)
     assert report.total_cost == report_from_stats(whole, "batch", as_of=DAY).total_cost
+
+
+def test_plot_marks_the_window() -> None:
+    """report.plot() draws the histogram with each model's context window (matplotlib extra)."""
+    matplotlib = pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    matplotlib.use("Agg")
+    report = analyze(["hello world", "a longer line of text here"], kind="text", model="gpt-4o", as_of=DAY)
+    ax = report.plot()
+    assert ax.get_xlabel() == "tokens per record" and any(
+        "window" in t.get_text() for t in ax.get_legend().get_texts()
+    )

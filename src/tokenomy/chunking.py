@@ -237,9 +237,24 @@ def chunk_tokens(
 ) -> list[npt.NDArray[np.int64]]:  # fmt: skip
     """Token ids of each chunk of :func:`chunk`, as numpy arrays (the chunks' own encodings).
 
+    The text is encoded once: a chunk between exact cuts is a slice of the whole text's ids.
+
     >>> [a.tolist() for a in chunk_tokens("hello world", 1, model="gpt-4o")]
     [[24912], [2375]]
     """
+    limit = check_budget(max_tokens)
     tok = encoding_for(model)
-    pieces = chunk(text, max_tokens, model=model, overlap=overlap, boundaries=boundaries)
-    return [np.asarray(tok.encode(c.text), dtype=np.int64) for c in pieces]
+    if not text:
+        return []
+    layout = Layout(tok, text)
+    cut_chars = layout.cut_chars
+    out = []
+    for a, b, tokens in _plan(layout, limit, overlap, boundaries, final=True):
+        ja, jb = int(cut_chars.searchsorted(a)), int(cut_chars.searchsorted(b))
+        exact = jb < len(cut_chars) and cut_chars[ja] == a and cut_chars[jb] == b
+        ta, tb = (int(layout.cut_tokens[ja]), int(layout.cut_tokens[jb])) if exact else (0, -1)
+        if exact and tb - ta == tokens:
+            out.append(layout.ids[ta:tb].astype(np.int64))
+        else:  # a cut inside one huge piece: that chunk has its own encoding
+            out.append(tok.encode_array(text[a:b]).astype(np.int64))
+    return out

@@ -238,7 +238,8 @@ class DatasetReport:
                 ax.axvline(info.context_window, color="red", linestyle="--", label=f"{m.model} window")
         ax.set_xlabel("tokens per record")
         ax.set_ylabel("records")
-        ax.legend(loc="best") if self.models else None
+        if self.models:
+            ax.legend(loc="best")
         return ax
 
 

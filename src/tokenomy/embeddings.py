@@ -115,6 +115,10 @@ def embed_long(
     ``embed_fn`` takes a list of strings and returns the endpoint's response (or a list of
     vectors). ``mode="average"`` gives one unit vector weighted by chunk tokens; ``"chunks"``
     gives each chunk with its vector.
+
+    >>> fake = lambda texts: [[1.0, 0.0] for _ in texts]
+    >>> embed_long("lorem ipsum " * 9000, fake).tolist()
+    [1.0, 0.0]
     """
     if mode not in ("average", "chunks"):
         raise BudgetError(f"mode must be 'average' or 'chunks', not {mode!r}")

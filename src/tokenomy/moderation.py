@@ -206,6 +206,11 @@ def moderate_long(
     ``moderate_fn`` receives a list of strings and returns the endpoint's response (or its list
     of results), e.g. ``lambda texts: client.moderations.create(model=..., input=texts)``.
     A single string gives one merged dict; a list gives one per input.
+
+    >>> fake = lambda texts: {"results": [{"flagged": False, "categories": {"hate": False},
+    ...                                    "category_scores": {"hate": 0.01}} for _ in texts]}
+    >>> moderate_long("hello " * 10_000, fake, model="omni-moderation-latest")["category_scores"]
+    {'hate': 0.01}
     """
     plan = moderation_chunks(text, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens)
     size = check_budget(batch_size, "batch_size")

@@ -41,8 +41,10 @@ _SHORT = 2 * _RUN_STEP
 _LONG_PIECE = 8_192
 # in the piece-by-piece path, plain runs of text are encoded in segments of about this size
 _SEGMENT = 1 << 20
-# count_batch goes to worker processes from this many characters in total
+# count_batch goes to worker processes from this many characters in total (tiktoken backend),
+# or to the fast backend's threads from this many (below, a plain loop is faster)
 _PARALLEL_CHARS = 1_000_000
+_FAST_PARALLEL_CHARS = 100_000
 
 
 def _without_surrogates(text: str) -> str:
@@ -271,11 +273,15 @@ class Tokenizer:
         for i, text in enumerate(items):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] must be a str, not {type(text).__name__}")
-        if self._fast is not None:  # releases the GIL and runs on every core itself
-            try:
-                return self._fast.count_batch(items)
+        fast = self._fast
+        if fast is not None:
+            if sum(map(len, items)) < _FAST_PARALLEL_CHARS:  # starting threads costs ~100 µs
+                count = self.count
+                return [count(t) for t in items]
+            try:  # releases the GIL and runs on every core itself
+                return fast.count_batch(items)
             except UnicodeEncodeError:
-                return self._fast.count_batch([_without_surrogates(t) for t in items])
+                return fast.count_batch([_without_surrogates(t) for t in items])
         workers = cores()
         if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
