@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from typing import Any
 
@@ -12,12 +11,6 @@ from tokenomy import Budget, BudgetError, BudgetExceededError, Section, count_me
 
 DAY = date(2025, 1, 1)
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def test_default_reserve_and_limits() -> None:

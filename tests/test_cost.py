@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import warnings
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,12 +33,6 @@ REFERENCE_CSV = (
     Path(os.environ.get("TOKENOMY_CORPUS_DIR", "/nonexistent")).parent / "reference" / "openai-models.csv"
 )
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 @pytest.mark.skipif(not REFERENCE_CSV.is_file(), reason="shared reference table not available")

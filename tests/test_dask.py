@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,12 +16,6 @@ pytest.importorskip("distributed", reason="the dask extra is not installed")
 
 DAY = date(2025, 3, 1)
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def test_dask_report_equals_single_machine(tmp_path: Path) -> None:

@@ -6,10 +6,8 @@ import gzip
 import itertools
 import json
 import random
-import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,12 +18,6 @@ from tokenomy.datasets import DatasetStats, _count_lines, _Spec, collect, report
 
 DAY = date(2025, 3, 1)
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def _batch_lines(n: int = 40) -> list[str]:

@@ -14,7 +14,6 @@ import struct
 import subprocess
 import sys
 import threading
-import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,12 +43,6 @@ JSONISH = st.recursive(
     max_leaves=12,
 )
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def _only_allowed(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import warnings
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,13 +22,6 @@ EXAMPLES: list[dict[str, Any]] = json.loads(
 )["examples"]
 CHAT = [e for e in EXAMPLES if e["kind"] in ("messages", "functions")]
 GPT35_2023 = date(2023, 10, 1)  # gpt-3.5-turbo then meant gpt-3.5-turbo-0613
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 @pytest.mark.parametrize("example", CHAT, ids=lambda e: f"{e['kind']}-{e['model']}")
