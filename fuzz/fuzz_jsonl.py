@@ -13,7 +13,7 @@ from datetime import date
 import atheris
 
 with atheris.instrument_imports():
-    from tokenomy.datasets import _count_lines, _Spec
+    from tokenomy.datasets import JsonLine, _count_lines, _Spec
     from tokenomy.errors import TokenomyError
 
 KINDS = ("batch", "fine-tune", "chat", "text")
@@ -25,7 +25,7 @@ def one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     kind = KINDS[fdp.ConsumeIntInRange(0, 3)]
     text = fdp.ConsumeUnicodeNoSurrogates(4096)
-    lines = [(i + 1, line) for i, line in enumerate(text.split("\n")) if line.strip()]
+    lines = [(i + 1, JsonLine(line)) for i, line in enumerate(text.split("\n")) if line.strip()]
     try:
         stats = _count_lines(_Spec(kind, "gpt-4o-mini-2024-07-18", DAY), lines)
     except TokenomyError:

@@ -12,7 +12,6 @@ from tokenomy import Budget, BudgetError, BudgetExceededError, Section, count_me
 DAY = date(2025, 1, 1)
 
 
-
 def test_default_reserve_and_limits() -> None:
     """Default reserve is min(output cap, 1024); gpt-4's cap equals its window but 1024 is kept."""
     assert Budget("gpt-4-0613", as_of=DAY).limit == 8192 - 1024

@@ -34,7 +34,6 @@ REFERENCE_CSV = (
 )
 
 
-
 @pytest.mark.skipif(not REFERENCE_CSV.is_file(), reason="shared reference table not available")
 @pytest.mark.parametrize(
     "name",

@@ -17,7 +17,6 @@ pytest.importorskip("distributed", reason="the dask extra is not installed")
 DAY = date(2025, 3, 1)
 
 
-
 def test_dask_report_equals_single_machine(tmp_path: Path) -> None:
     """Same JSON, byte for byte: several models, malformed lines, over-limit records, many partitions."""
     from tokenomy.dask import analyze as dask_analyze

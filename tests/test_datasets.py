@@ -19,7 +19,6 @@ from tokenomy.datasets import DatasetStats, _count_lines, _Spec, collect, report
 DAY = date(2025, 3, 1)
 
 
-
 def _batch_lines(n: int = 40) -> list[str]:
     rng = random.Random(1)
     lines = []
@@ -179,3 +178,17 @@ def test_plot_marks_the_window() -> None:
     assert ax.get_xlabel() == "tokens per record" and any(
         "window" in t.get_text() for t in ax.get_legend().get_texts()
     )
+
+
+def test_text_files_json_and_plain_lines(tmp_path: Path) -> None:
+    """A text-kind file may hold JSON lines ("..." or {"text": ...}) or plain text lines."""
+    path = tmp_path / "texts.jsonl"
+    path.write_text('"hello world"\n{"text": "tiktoken is great!"}\nplain line here\n', encoding="utf-8")
+    report = analyze(path, kind="text", model="gpt-4o", as_of=DAY)
+    assert report.records == 3 and report.total_tokens == 2 + 6 + 3
+
+
+def test_partition_stats_count_every_line() -> None:
+    """A single pass over the generated lines counts every well-formed record."""
+    whole = collect(LINES, "batch", as_of=DAY, parallel=False)
+    assert whole.records == len(LINES) - 2 and whole.problem_count == 2

@@ -44,7 +44,6 @@ JSONISH = st.recursive(
 )
 
 
-
 def _only_allowed(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)

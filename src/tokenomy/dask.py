@@ -21,6 +21,7 @@ from tokenomy.datasets import (
     KINDS,
     DatasetReport,
     DatasetStats,
+    JsonLine,
     _count_lines_dict,
     _Spec,
     report_from_stats,
@@ -64,7 +65,7 @@ def _partition_stats(lines: Iterable[Any], spec: WorkerSpec) -> list[tuple[str, 
         line, path = item if isinstance(item, tuple) else (item, path)
         seen += 1
         if str(line).strip():
-            numbered.append((seen, line))
+            numbered.append((seen, JsonLine(line)))
     stats = _count_lines_dict(_Spec(spec.kind, spec.model, spec.as_of), numbered)
     return [(path, seen, stats.to_dict())]
 

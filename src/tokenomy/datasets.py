@@ -252,8 +252,15 @@ def _open(path: Path) -> IO[str]:
     return path.open(encoding="utf-8", errors="strict", newline="\n")  # JSONL lines end at \n only
 
 
+class JsonLine(str):
+    """A line read from a JSONL file: JSON text to decode (unlike a ``str`` record, which for
+    ``kind="text"`` is the text itself)."""
+
+    __slots__ = ()
+
+
 def _lines(source: Any) -> Iterator[tuple[int, Any]]:
-    """(line number, record) pairs; a line that is not JSON yields its error as the record."""
+    """(line number, record) pairs: file lines as :class:`JsonLine`, records as given."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
@@ -264,7 +271,7 @@ def _lines(source: Any) -> Iterator[tuple[int, Any]]:
             try:
                 for number, line in enumerate(handle, start=1):
                     if line.strip():
-                        yield number, line
+                        yield number, JsonLine(line)
             except UnicodeDecodeError as error:
                 raise TokenomyError(f"{path} is not UTF-8 text ({error.reason})") from None
         return
@@ -289,16 +296,15 @@ def _count_record(spec: _Spec, number: int, raw: Any, stats: DatasetStats) -> No
     from tokenomy.messages import count_messages
     from tokenomy.tokenizer import count
 
-    try:
-        record = json.loads(raw) if isinstance(raw, str) and spec.kind != "text" else raw
-    except json.JSONDecodeError as error:
-        stats.add_problem(number, "invalid_json", f"not JSON: {error.msg} at column {error.colno}")
-        return
-    if spec.kind == "text" and isinstance(raw, str) and raw.lstrip().startswith("{"):
+    record = raw
+    if isinstance(raw, JsonLine) or (isinstance(raw, str) and spec.kind != "text"):
         try:
             record = json.loads(raw)
-        except json.JSONDecodeError:
-            record = raw
+        except json.JSONDecodeError as error:
+            if spec.kind != "text":
+                stats.add_problem(number, "invalid_json", f"not JSON: {error.msg} at column {error.colno}")
+                return
+            record = raw.rstrip("\r\n")  # a plain-text file: one text per line
     try:
         if spec.kind == "batch":
             _count_batch_line(spec, number, record, stats, cost_of_request)
@@ -316,7 +322,7 @@ def _count_record(spec: _Spec, number: int, raw: Any, stats: DatasetStats) -> No
                 stats.add_problem(number, "missing_text", 'a text record is a string or {"text": ...}')
                 return
             model = _model_for(spec, record if isinstance(record, Mapping) else {})
-            tokens = count(text.rstrip("\n") if isinstance(raw, str) and raw is record else text, model=model)
+            tokens = count(text, model=model)
             stats.add_record(model, tokens, 0, tokens)
             _check_window(spec, number, str(number), model, tokens, 0, stats)
     except TokenomyError as error:
