@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/tokenomy count data/samples/sample-document.txt --model gpt-4o --model gpt-4.1-mini --model gpt-5 --model text-embedding-3-small --model omni-moderation-latest
 	$(VENV)/bin/tokenomy count data/samples/chat-request.json --model gpt-4o --model gpt-4o-mini --model gpt-4.1 --model gpt-5-mini
+	$(VENV)/bin/tokenomy cost data/samples/chat-request.json --output-tokens 300
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

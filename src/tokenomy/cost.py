@@ -91,7 +91,7 @@ class Cost:
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount:.6f}".rstrip("0").rstrip(".") if amount else "$0"
+    return f"${amount.normalize():f}" if amount else "$0"  # exact, no rounding for display
 
 
 def _whole(value: Any, name: str) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
-    """Rows as aligned text; columns after the first are right-aligned.
+    """Rows as aligned text; numeric columns are right-aligned, the others left-aligned.
 
     >>> print(text_table(["model", "tokens"], [["gpt-4o", 12]]))
     model   tokens
@@ -15,9 +16,12 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
     """
     cells = [[str(h) for h in headers], *[[_fmt(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_NUMERIC.match(row[i]) for row in cells[1:]) for i in range(len(headers))]
     lines = [title] if title else []
     for row in cells:
-        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        parts = [
+            c.rjust(w) if right else c.ljust(w) for c, w, right in zip(row, widths, numeric, strict=True)
+        ]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 
@@ -30,6 +34,9 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
     )
     caption = f"<caption>{html.escape(title)}</caption>" if title else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_NUMERIC = re.compile(r"^[-+$]?[\d,.]*\d[\d,.]*( ~|%)?$|^$")
 
 
 def _fmt(value: object) -> str:
