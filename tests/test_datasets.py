@@ -192,3 +192,12 @@ def test_partition_stats_count_every_line() -> None:
     """A single pass over the generated lines counts every well-formed record."""
     whole = collect(LINES, "batch", as_of=DAY, parallel=False)
     assert whole.records == len(LINES) - 2 and whole.problem_count == 2
+
+
+def test_progress_bar_on_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=True draws a tqdm bar on stderr for file input (the progress extra)."""
+    pytest.importorskip("tqdm", reason="the progress extra is not installed")
+    path = tmp_path / "b.jsonl"
+    path.write_text("\n".join(_batch_lines(20)) + "\n", encoding="utf-8")
+    report = analyze(path, kind="batch", as_of=DAY, progress=True, parallel=False)
+    assert report.records == 21 and "tokenomy analyze" in capsys.readouterr().err

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenomy
-from tests.conftest import tiktoken_enc
+from tests.conftest import ENCODING_NAMES, tiktoken_enc
 from tokenomy import TokenomyError
 from tokenomy.cli import main
 from tokenomy.images import image_size, image_size_from_data_url
@@ -173,7 +173,7 @@ def test_hostile_sizes_are_exact() -> None:
         "cjk": "中文字符" * 250_000, "base64": base64.b64encode(rng.randbytes(750_000)).decode(),
         "letters": "".join(rng.choice("abcdefghij") for _ in range(1_000_000)),
     }  # fmt: skip
-    for name in ("cl100k_base", "o200k_base", "r50k_base"):
+    for name in ENCODING_NAMES:
         tok = tokenomy.encoding_for(name)
         for label, text in inputs.items():
             assert tok.count(text) == len(tiktoken_enc(name).encode_ordinary(text)), (name, label)
@@ -313,3 +313,12 @@ def test_env_untouched_by_use() -> None:
     tokenomy.count("x", model="gpt-4o")
     tokenomy.encoding_for("cl100k_base")
     assert dict(os.environ) == before
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1, 49153), (49153, 1), (1, 1), (100_000, 100_000), (33, 1_000_000)]
+)
+def test_patch_images_of_extreme_shapes(width: int, height: int) -> None:
+    """Extreme aspect ratios still cost at least one patch and at most the documented cap."""
+    result = tokenomy.count_image(width, height, model="gpt-4.1-mini", as_of=DAY)
+    assert result.patches is not None and 1 <= result.patches <= 1536 and result.tokens >= 1

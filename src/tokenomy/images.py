@@ -75,11 +75,12 @@ def _patch_count(width: int, height: int) -> int:
     if patches <= cap:
         return int(patches)
     shrink = math.sqrt(size * size * cap / (width * height))
-    # shrink further so that a whole number of patches fits along the tighter side
-    w_patches, h_patches = width * shrink / size, height * shrink / size
-    shrink *= min(math.floor(w_patches) / w_patches, math.floor(h_patches) / h_patches)
-    w, h = int(width * shrink), int(height * shrink)
-    return int(math.ceil(w / size) * math.ceil(h / size))
+    # shrink further so that a whole number of patches fits along the tighter side (a side under
+    # one patch, as in a 1-pixel-wide strip, keeps its one patch)
+    ratios = [math.floor(n) / n for n in (width * shrink / size, height * shrink / size) if n >= 1]
+    shrink *= min(ratios, default=1.0)
+    w, h = max(1, int(width * shrink)), max(1, int(height * shrink))
+    return min(cap, int(math.ceil(w / size) * math.ceil(h / size)))
 
 
 def count_image(
