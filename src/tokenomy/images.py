@@ -80,7 +80,7 @@ def _patch_count(width: int, height: int) -> int:
     ratios = [math.floor(n) / n for n in (width * shrink / size, height * shrink / size) if n >= 1]
     shrink *= min(ratios, default=1.0)
     w, h = max(1, int(width * shrink)), max(1, int(height * shrink))
-    return min(cap, int(math.ceil(w / size) * math.ceil(h / size)))
+    return int(min(cap, math.ceil(w / size) * math.ceil(h / size)))
 
 
 def count_image(
