@@ -54,3 +54,30 @@ def test_cli_engine_dask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     local = capsys.readouterr().out
     assert main(["analyze", str(path), "--json", "--as-of", "2025-03-01", "--engine", "dask"]) == 0
     assert capsys.readouterr().out == local
+
+
+def test_dataframe_tables_and_series() -> None:
+    """A dask DataFrame of records gives the report of the same rows analysed locally, and
+    count_tokens adds an exact column to a dask Series."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from tokenomy import count
+    from tokenomy.dask import analyze as dask_analyze
+    from tokenomy.dask import count_tokens
+
+    rows = [
+        {"text": t, "model": "gpt-4o-2024-08-06"} for t in ["hello world", "<|endoftext|>", "x" * 500] * 7
+    ]
+    frame = dd.from_pandas(pd.DataFrame(rows), npartitions=3)
+    local = analyze(rows, kind="text", as_of=DAY).to_dict()
+    assert json.dumps(dask_analyze(frame, kind="text", as_of=DAY).to_dict(), sort_keys=True) == json.dumps(
+        local, sort_keys=True
+    )
+    chats = [{"model": "gpt-4o-mini-2024-07-18", "messages": json.dumps([{"role": "user", "content": f"hi {i}"}])}
+             for i in range(9)]  # fmt: skip
+    chat_report = dask_analyze(dd.from_pandas(pd.DataFrame(chats), npartitions=2), kind="chat", as_of=DAY)
+    assert chat_report.records == 9 and chat_report.stats.problem_count == 0
+    series = dd.from_pandas(pd.Series([r["text"] for r in rows], name="text"), npartitions=2)
+    assert count_tokens(series, model="gpt-4o").compute().tolist() == [
+        count(r["text"], model="gpt-4o") for r in rows
+    ]

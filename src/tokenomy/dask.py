@@ -10,7 +10,9 @@ and load each encoding once per process. Without a scheduler address a local clu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -46,6 +48,7 @@ class WorkerSpec:
     model: str | None
     as_of: date
     encodings_dir: str | None
+    json_lines: bool = True  # elements are JSONL lines (files) rather than records (tables, bags)
 
 
 def _prepare(spec: WorkerSpec) -> None:
@@ -64,10 +67,26 @@ def _partition_stats(lines: Iterable[Any], spec: WorkerSpec) -> list[tuple[str, 
     for item in lines:
         line, path = item if isinstance(item, tuple) else (item, path)
         seen += 1
-        if str(line).strip():
-            numbered.append((seen, JsonLine(line)))
+        if isinstance(line, str):
+            if line.strip():
+                numbered.append((seen, JsonLine(line) if spec.json_lines else line))
+        else:
+            numbered.append((seen, _decoded_row(line)))
     stats = _count_lines_dict(_Spec(spec.kind, spec.model, spec.as_of), numbered)
     return [(path, seen, stats.to_dict())]
+
+
+def _decoded_row(row: Any) -> Any:
+    """A table row as a record: JSON text in columns such as ``messages`` or ``body`` decoded."""
+    if not isinstance(row, dict):
+        return row
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, str) and value[:1] in "[{" and key != "text":
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
+        out[key] = value
+    return out
 
 
 def _from_dict(data: dict[str, Any], shift: int) -> DatasetStats:
@@ -97,16 +116,22 @@ def analyze(
 ) -> DatasetReport:
     """The report of :func:`tokenomy.analyze`, computed on Dask.
 
-    ``paths`` are JSONL files or globs (compressed files are read whole), or a ``dask.bag`` of
-    lines. ``scheduler`` is a Dask scheduler address; by default a local cluster of processes.
+    ``paths`` are JSONL files or globs (compressed files are read whole), a ``dask.bag`` of
+    records, or a ``dask.dataframe`` table whose rows are records (columns such as ``text``,
+    ``messages``, ``model``, ``custom_id``/``url``/``body``; JSON text in them is decoded).
+    ``scheduler`` is a Dask scheduler address; by default a local cluster of processes.
     """
     db = _require()
     if kind not in KINDS:
         raise TokenomyError(f"kind must be one of {KINDS}, not {kind!r}")
     folder = encodings_dir()
     spec = WorkerSpec(kind, model, as_of or date.today(), str(folder) if folder else None)
-    if isinstance(paths, db.Bag):
+    if hasattr(paths, "to_bag") and hasattr(paths, "columns"):  # a dask DataFrame
+        bag = paths.to_bag(format="dict")
+        spec = dataclasses.replace(spec, json_lines=False)
+    elif isinstance(paths, db.Bag):
         bag = paths
+        spec = dataclasses.replace(spec, json_lines=False)
     else:
         names = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         compressed = any(n.endswith((".gz", ".bz2", ".xz")) for n in names)
