@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -20,23 +21,27 @@ def ten_mb(corpus: str) -> str:
     return (corpus * (10_000_000 // len(corpus) + 1))[:10_000_000]
 
 
-@pytest.mark.parametrize("kind", ["tiktoken full count", "tokenomy.fits"])
+@pytest.mark.parametrize("kind", ["tiktoken full count", "tokenomy.fits", "tokenomy.fits (tiktoken backend)"])
 def test_fits_10mb(benchmark, ten_mb: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "fits-10MB-in-8192"
     enc = tiktoken_enc(ENC)
-    if kind == "tokenomy.fits":
-        result = benchmark(lambda: tokenomy.fits(ten_mb, 8192, model=MODEL))
+    if kind.startswith("tokenomy.fits"):
+        with use_backend(ENC, "tiktoken") if "tiktoken" in kind else contextlib.nullcontext():
+            result = benchmark(lambda: tokenomy.fits(ten_mb, 8192, model=MODEL))
     else:
         result = benchmark.pedantic(lambda: len(enc.encode_ordinary(ten_mb)) <= 8192, rounds=3, iterations=1)
     assert result is False
 
 
-@pytest.mark.parametrize("kind", ["tiktoken encode+slice+decode", "tokenomy.truncate"])
+@pytest.mark.parametrize(
+    "kind", ["tiktoken encode+slice+decode", "tokenomy.truncate", "tokenomy.truncate (tiktoken backend)"]
+)
 def test_truncate_1mb(benchmark, long_text: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "truncate-1MB-to-8192"
     enc = tiktoken_enc(ENC)
-    if kind == "tokenomy.truncate":
-        out = benchmark(lambda: tokenomy.truncate(long_text, 8192, model=MODEL).text)
+    if kind.startswith("tokenomy.truncate"):
+        with use_backend(ENC, "tiktoken") if "tiktoken" in kind else contextlib.nullcontext():
+            out = benchmark(lambda: tokenomy.truncate(long_text, 8192, model=MODEL).text)
     else:
         out = benchmark(lambda: enc.decode(enc.encode_ordinary(long_text)[:8192]))
     assert len(enc.encode_ordinary(out)) <= 8193

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import tiktoken_enc, tokenizer
 
 import tokenomy
+from benchmarks.conftest import use_backend
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not fetch prices
 
@@ -25,6 +27,8 @@ def _runner(kind: str, name: str) -> Callable[[str], int] | None:
         return lambda text: tokenomy.count(text, model=model)
     if kind == "tokenomy (tiktoken backend)":
         return tokenizer(name, "tiktoken").count
+    if kind == "tokenomy.count (tiktoken backend)":
+        return lambda text: tokenomy.count(text, model=model)
     if kind == "litellm token_counter":
         try:
             from litellm import token_counter
@@ -40,7 +44,8 @@ def _runner(kind: str, name: str) -> Callable[[str], int] | None:
     raise ValueError(kind)
 
 
-KINDS = ["tiktoken", "tokenomy.count", "tokenomy (tiktoken backend)", "litellm token_counter", "tokencost"]
+KINDS = ["tiktoken", "tokenomy.count", "tokenomy (tiktoken backend)", "tokenomy.count (tiktoken backend)",
+         "litellm token_counter", "tokencost"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ENCODINGS)
@@ -51,12 +56,14 @@ def test_count(benchmark, request, size: str, kind: str, name: str) -> None:  # 
     run = _runner(kind, name)
     if run is None:
         pytest.skip(f"{kind} is not installed")
-    run(text)  # warm: encodings loaded, caches filled
-    benchmark.group = f"count-{size}-{name}"
-    if size == "long":
-        result = benchmark.pedantic(run, args=(text,), rounds=15, iterations=1)
-    else:
-        result = benchmark(run, text)
+    backend = "tiktoken" if kind == "tokenomy.count (tiktoken backend)" else None
+    with use_backend(name, backend) if backend else contextlib.nullcontext():
+        run(text)  # warm: encodings loaded, caches filled
+        benchmark.group = f"count-{size}-{name}"
+        if size == "long":
+            result = benchmark.pedantic(run, args=(text,), rounds=15, iterations=1)
+        else:
+            result = benchmark(run, text)
     if not kind.startswith(("litellm", "tokencost")):  # peers may count differently; we do not
         assert result == len(tiktoken_enc(name).encode_ordinary(text))
 

@@ -35,8 +35,9 @@ _RUN_STEP = 32_768
 # count_cached keeps counts of strings from this length, up to this many characters in all
 _CACHE_MIN_CHARS = 256
 _CACHE_CHARS = 8 << 20
-# texts shorter than this cannot hold a run worth checking for
+# texts shorter than this cannot hold a run worth checking for (count() inlines the value)
 _SHORT = 2 * _RUN_STEP
+assert _SHORT == 65_536
 # pieces longer than this are encoded on their own, without the regex engine
 _LONG_PIECE = 8_192
 # in the piece-by-piece path, plain runs of text are encoded in segments of about this size
@@ -376,15 +377,14 @@ _by_encoding: dict[str, Tokenizer] = {}
 _tok_lock = threading.Lock()
 
 
-# model name -> the hot-path callable: a fast backend's count, or tiktoken's core encoder
-_fast_counts: dict[str, Callable[[str], int]] = {}
-_cores: dict[str, Callable[[str], list[int]]] = {}
+# model name -> the hot-path callable: a fast backend's count (an int), or tiktoken's core
+# encoder (a list of ids)
+_hot: dict[str, Callable[[str], int | list[int]]] = {}
 
 
 def _clear_model_cache() -> None:
     _tokenizers.clear()
-    _cores.clear()
-    _fast_counts.clear()
+    _hot.clear()
 
 
 on_registry_change(_clear_model_cache)
@@ -426,10 +426,7 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
             )
         tok = _tokenizer_for_encoding(info.encoding)
     _tokenizers[model_or_encoding] = tok
-    if tok._fast is not None:
-        _fast_counts[model_or_encoding] = tok._fast.count
-    else:
-        _cores[model_or_encoding] = tok._core.encode_ordinary
+    _hot[model_or_encoding] = tok._fast.count if tok._fast is not None else tok._core.encode_ordinary
     return tok
 
 
@@ -444,16 +441,18 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     1
     """
     if not allowed_special:
-        if model in _cores and len(text) < _SHORT:
-            try:
-                return len(_cores[model](text))  # one Python frame, as tiktoken's encode_ordinary
-            except (UnicodeEncodeError, TypeError):
-                pass
-        elif model in _fast_counts:
-            try:
-                return _fast_counts[model](text)
-            except (UnicodeEncodeError, TypeError):
-                pass
+        try:  # the hot path: one dict subscript, then tiktoken's core or the fast backend
+            hot = _hot[model]
+        except KeyError:
+            pass
+        else:
+            if len(text) < 65_536:  # _SHORT, as a constant: this line runs on every call
+                try:
+                    result = hot(text)
+                except (UnicodeEncodeError, TypeError):
+                    pass
+                else:  # tiktoken's core returns ids, a fast backend a count
+                    return result if type(result) is int else len(result)  # type: ignore[arg-type]
     tok = encoding_for(model)
     if allowed_special:
         return len(tok.encode(text, allowed_special=allowed_special))
