@@ -12,7 +12,6 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,11 +50,6 @@ _prime_tiktoken_cache()
 def tiktoken_enc(name: str) -> tiktoken.Encoding:
     """tiktoken's own Encoding for ``name``: the reference every count is checked against."""
     return tiktoken.get_encoding(name)
-
-
-@pytest.fixture(scope="session")
-def reference() -> Callable[[str], tiktoken.Encoding]:
-    return tiktoken_enc
 
 
 def _fast_installed() -> bool:

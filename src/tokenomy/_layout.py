@@ -88,6 +88,21 @@ class Layout:
         self._kinds: npt.NDArray[np.int8] | None = None
         self._safe: npt.NDArray[np.bool_] | None = None
 
+    def prefix(self, j: int) -> Layout:
+        """The layout of ``text`` up to exact cut ``j``, sharing this one's arrays (no re-encode)."""
+        end, tokens = int(self.cut_chars[j]), int(self.cut_tokens[j])
+        if end == len(self.text):
+            return self
+        new = object.__new__(Layout)
+        new.tok, new.text, new.ids, new.total = self.tok, self.text[:end], self.ids[:tokens], tokens
+        new.codepoints = None if self.codepoints is None else self.codepoints[:end]
+        new.cut_chars, new.cut_tokens = self.cut_chars[: j + 1], self.cut_tokens[: j + 1]
+        new.all_aligned = self.all_aligned
+        if not self.all_aligned:
+            new._index_of_token = self._index_of_token[: tokens + 1]
+        new._kinds = new._safe = None  # the character after the last cut is gone: classify again
+        return new
+
     def _points(self) -> npt.NDArray[np.uint32]:
         if self.codepoints is None:
             if self.text.isascii():

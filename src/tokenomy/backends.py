@@ -153,8 +153,3 @@ def backend_info() -> dict[str, BackendStatus]:
     True
     """
     return {name: status for name, (_, status) in sorted(_chosen.items())}
-
-
-def _reset_for_tests() -> None:
-    with _lock:
-        _chosen.clear()

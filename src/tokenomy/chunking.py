@@ -186,9 +186,7 @@ def chunk(
     limit = check_budget(max_tokens)
     if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
         raise BudgetError(f"overlap must be a whole number from 0 to max_tokens - 1, not {overlap!r}")
-    unknown = set(boundaries) - set(BOUNDARIES)
-    if unknown:
-        raise BudgetError(f"unknown boundaries {sorted(unknown)}; use {BOUNDARIES}")
+    check_boundaries(boundaries)
     tok = encoding_for(model)
     if isinstance(text, str):
         yield from _chunks_of(tok, text, 0, limit, overlap, boundaries, final=True, index=0)
@@ -196,13 +194,26 @@ def chunk(
     yield from _chunk_stream(tok, text, limit, overlap, boundaries)
 
 
-def _chunks_of(tok: Tokenizer, text: str, offset: int, limit: int, overlap: int,
-               boundaries: Sequence[str], final: bool, index: int) -> Iterator[Chunk]:  # fmt: skip
-    if not text:
-        return
-    layout = Layout(tok, text)
+def check_boundaries(boundaries: Sequence[str]) -> None:
+    """BudgetError for boundary names chunk() does not know."""
+    unknown = set(boundaries) - set(BOUNDARIES)
+    if unknown:
+        raise BudgetError(f"unknown boundaries {sorted(unknown)}; use {BOUNDARIES}")
+
+
+def chunks_of_layout(layout: Layout, limit: int, boundaries: Sequence[str], *, overlap: int = 0,
+                     offset: int = 0, index: int = 0, final: bool = True) -> Iterator[Chunk]:  # fmt: skip
+    """The chunks of an already encoded text (offsets shifted by ``offset``)."""
+    text = layout.text
     for i, (a, b, tokens) in enumerate(_plan(layout, limit, overlap, boundaries, final)):
         yield Chunk(text[a:b], offset + a, offset + b, tokens, index + i)
+
+
+def _chunks_of(tok: Tokenizer, text: str, offset: int, limit: int, overlap: int,
+               boundaries: Sequence[str], final: bool, index: int) -> Iterator[Chunk]:  # fmt: skip
+    if text:
+        yield from chunks_of_layout(Layout(tok, text), limit, boundaries, overlap=overlap,
+                                    offset=offset, index=index, final=final)  # fmt: skip
 
 
 def _chunk_stream(tok: Tokenizer, source: IO[str] | Iterable[str], limit: int, overlap: int,

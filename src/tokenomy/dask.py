@@ -24,7 +24,7 @@ from tokenomy.datasets import (
     DatasetReport,
     DatasetStats,
     JsonLine,
-    _count_lines_dict,
+    _count_lines_quietly,
     _Spec,
     report_from_stats,
 )
@@ -72,7 +72,7 @@ def _partition_stats(lines: Iterable[Any], spec: WorkerSpec) -> list[tuple[str, 
                 numbered.append((seen, JsonLine(line) if spec.json_lines else line))
         else:
             numbered.append((seen, _decoded_row(line)))
-    stats = _count_lines_dict(_Spec(spec.kind, spec.model, spec.as_of), numbered)
+    stats = _count_lines_quietly(_Spec(spec.kind, spec.model, spec.as_of), numbered)
     return [(path, seen, stats.to_dict())]
 
 

@@ -411,7 +411,8 @@ def _count_lines(spec: _Spec, lines: list[tuple[int, Any]]) -> DatasetStats:
     return stats
 
 
-def _count_lines_dict(spec: _Spec, lines: list[tuple[int, Any]]) -> DatasetStats:
+def _count_lines_quietly(spec: _Spec, lines: list[tuple[int, Any]]) -> DatasetStats:
+    """_count_lines without a retired-model warning per record (the report names the models)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -450,12 +451,12 @@ def collect(source: Any, kind: str = "batch", model: str | None = None, *, as_of
     if use_pool:
         from tokenomy._workers import map_batches
 
-        for partial, done in map_batches(_count_lines_dict, spec, batches):
+        for partial, done in map_batches(_count_lines_quietly, spec, batches):
             stats = stats.merge(partial)
             bar(done)
     else:
         for batch in batches:
-            stats = stats.merge(_count_lines_dict(spec, batch))
+            stats = stats.merge(_count_lines_quietly(spec, batch))
             bar(sum(len(str(raw)) for _, raw in batch))
     bar(None)
     return stats

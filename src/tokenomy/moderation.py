@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenomy._data import table
+from tokenomy._layout import Layout
 from tokenomy._results import as_dict, get
-from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
+from tokenomy.chunking import BOUNDARIES, Chunk, check_boundaries, check_budget, chunks_of_layout
 from tokenomy.errors import BudgetError, ResultFormatError
 from tokenomy.tokenizer import encoding_for
-from tokenomy.truncation import longest_prefix
+from tokenomy.truncation import longest_prefix_layout
 
 
 def _rules() -> dict[str, Any]:
@@ -84,6 +85,7 @@ def moderation_chunks(
     inputs = [text] if isinstance(text, str) else list(text)
     if not inputs:
         raise BudgetError("moderation input is empty: pass a string or a non-empty list of strings")
+    check_boundaries(boundaries)
     tok = encoding_for(model)
     chunks: list[Chunk] = []
     owners: list[int] = []
@@ -91,13 +93,14 @@ def moderation_chunks(
     for i, item in enumerate(inputs):
         if not isinstance(item, str):
             raise TypeError(f"moderation input {i} must be a str, not {type(item).__name__}")
-        end = len(item)
-        if cap is not None:
-            end, _ = longest_prefix(tok, item, cap)
+        # one encode per input: the capped prefix's layout is planned directly
+        layout = longest_prefix_layout(tok, item, cap) if cap is not None else Layout(tok, item)
+        end = len(layout.text)
         rest = item[end:]
-        for piece in chunk(item[:end], size, model=model, boundaries=boundaries):
-            chunks.append(Chunk(piece.text, piece.start, piece.end, piece.tokens, len(chunks)))
-            owners.append(i)
+        if end:
+            for piece in chunks_of_layout(layout, size, boundaries, index=len(chunks)):
+                chunks.append(piece)
+                owners.append(i)
         checked.append(end)
         dropped_chars.append(len(rest))
         dropped_tokens.append(tok.count(rest) if rest else 0)

@@ -76,15 +76,21 @@ def _suffix_layout(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, Lay
         size = max(2 * size, int(seen * 1.25 * max_tokens / max(layout.total, 1)) + 256)
 
 
-def longest_prefix(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, int]:
-    """End and token count of the longest exact prefix of ``text`` within ``max_tokens``."""
+def longest_prefix_layout(tok: Tokenizer, text: str, max_tokens: int) -> Layout:
+    """The layout of the longest exact prefix of ``text`` within ``max_tokens`` (encoded once)."""
     layout = _prefix_layout(tok, text, max_tokens)
     if layout.total <= max_tokens:
-        return len(layout.text), layout.total
+        return layout
     j = layout.boundary_at_or_before_token(max_tokens)
     while j > 0 and not layout.verified(j):
         j -= 1
-    return int(layout.cut_chars[j]), int(layout.cut_tokens[j])
+    return layout.prefix(j)
+
+
+def longest_prefix(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, int]:
+    """End and token count of the longest exact prefix of ``text`` within ``max_tokens``."""
+    layout = longest_prefix_layout(tok, text, max_tokens)
+    return len(layout.text), layout.total
 
 
 def longest_suffix(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, int]:
