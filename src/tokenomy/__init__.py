@@ -29,20 +29,24 @@ from tokenomy.embeddings import (
     embedding_chunks,
 )
 from tokenomy.encodings import encoding_names, set_encodings_dir
+from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
 from tokenomy.errors import (
     BudgetError,
     BudgetExceededError,
     EncodingError,
     EncodingFileError,
     EncodingUnavailableError,
+    EndpointShutDownError,
     ImageError,
     MessageFormatError,
     PriceUnavailableError,
     RegistryError,
     ResultFormatError,
     TokenomyError,
+    UnknownEndpointError,
     UnknownModelError,
     UnsupportedModelError,
+    ZeroRetentionError,
 )
 from tokenomy.images import ImageCount, count_image
 from tokenomy.messages import MessageCount, count_messages
@@ -68,6 +72,8 @@ __all__ = [
     "EncodingError",
     "EncodingFileError",
     "EncodingUnavailableError",
+    "EndpointInfo",
+    "EndpointShutDownError",
     "FitResult",
     "ImageCount",
     "ImageError",
@@ -84,11 +90,14 @@ __all__ = [
     "TokenomyError",
     "Truncation",
     "UnitCost",
+    "UnknownEndpointError",
     "UnknownModelError",
     "UnsupportedModelError",
+    "ZeroRetentionError",
     "__version__",
     "analyze",
     "backend_info",
+    "check_request",
     "chunk",
     "chunk_tokens",
     "combine_embeddings",
@@ -103,6 +112,8 @@ __all__ = [
     "embedding_chunks",
     "encoding_for",
     "encoding_names",
+    "endpoint_info",
+    "endpoints",
     "estimate_cost",
     "fine_tuning_cost",
     "fits",

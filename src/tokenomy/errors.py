@@ -5,6 +5,9 @@
     TokenomyError
     ├── UnknownModelError            (also KeyError)
     ├── UnsupportedModelError        (also ValueError)  no text tokenizer, or the wrong endpoint
+    ├── UnknownEndpointError         (also KeyError)    no API path matches
+    ├── EndpointShutDownError        (also ValueError)  the path was shut down by that date
+    ├── ZeroRetentionError           (also ValueError)  zero retention required, not available
     ├── EncodingError
     │   ├── EncodingUnavailableError (also FileNotFoundError)
     │   └── EncodingFileError        (also ValueError)  a vocabulary file fails its SHA-256
@@ -23,6 +26,7 @@ attributes, and ends its message with what to do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 
 class TokenomyError(Exception):
@@ -51,6 +55,41 @@ class UnsupportedModelError(TokenomyError, ValueError):
     def __init__(self, name: str, reason: str) -> None:
         self.name, self.reason = name, reason
         super().__init__(f"model {name!r}: {reason}")
+
+
+class UnknownEndpointError(TokenomyError, KeyError):
+    """No API path tokenomy knows matches ``path``."""
+
+    def __init__(self, path: str, close: Sequence[str] = ()) -> None:
+        self.path, self.close = path, tuple(close)
+        hint = f" Did you mean {' or '.join(map(repr, self.close))}?" if self.close else ""
+        super().__init__(f"unknown API path {path!r}.{hint} `tokenomy endpoints` lists them.")
+
+    __str__ = Exception.__str__  # KeyError.__str__ would print the message inside quotes
+
+
+class EndpointShutDownError(TokenomyError, ValueError):
+    """The API path no longer accepts requests on the date asked about."""
+
+    def __init__(self, path: str, shutdown_on: date, as_of: date, replacement: str | None) -> None:
+        self.path, self.shutdown_on, self.as_of, self.replacement = path, shutdown_on, as_of, replacement
+        instead = f"send it to {replacement} instead" if replacement else "it has no replacement endpoint"
+        super().__init__(
+            f"{path} was shut down on {shutdown_on.isoformat()} (as of {as_of.isoformat()}): {instead}. "
+            "`tokenomy endpoints` lists each path's status."
+        )
+
+
+class ZeroRetentionError(TokenomyError, ValueError):
+    """Zero data retention was required, but the request cannot be covered by it."""
+
+    def __init__(self, path: str, reasons: Sequence[str]) -> None:
+        self.path, self.reasons = path, tuple(reasons)
+        super().__init__(
+            f"zero data retention was required, but this request to {path} is not covered: "
+            f"{'; '.join(self.reasons)}. Remove what is not covered, use an eligible endpoint, or "
+            "drop require_zero_retention."
+        )
 
 
 class EncodingError(TokenomyError):
