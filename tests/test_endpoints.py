@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 
 import tokenomy
 from tokenomy import endpoint
 from tokenomy._data import table
+from tokenomy.cli import main
 from tokenomy.errors import (
     EndpointShutDownError,
     RegistryError,
@@ -436,3 +438,42 @@ def test_malformed_policy_rows_are_refused() -> None:
                 {**good, "zero_retention": "maybe"}, {**good, "except": ["nope"]}):  # fmt: skip
         with pytest.raises(RegistryError):
             endpoint._policy(reading, "/v1/x", bad, {})
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+
+def test_cli_endpoints_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy endpoints` prints the table with footnoted limits; --json the same facts; a filter narrows."""
+    assert main(["endpoints", "--as-of", "2023-12-01"]) == 0
+    out = capsys.readouterr().out
+    assert "/v1/edits" in out and "deprecated" in out and "* image input: not eligible" in out
+    assert main(["endpoints", "threads", "--as-of", "2026-11-30", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["path"] for r in rows] == [
+        "/v1/threads",
+        "/v1/threads/messages",
+        "/v1/threads/runs",
+        "/v1/threads/runs/steps",
+    ]
+    assert all(r["status"] == "shut down" for r in rows) and rows[0]["replacement"] == "/v1/conversations"
+
+
+def test_cli_endpoints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """The endpoints subcommand documents itself."""
+    with pytest.raises(SystemExit):
+        main(["endpoints", "--help"])
+    assert "zero data retention" in " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+
+
+def test_readme_lists_the_table_via_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """README's endpoints table is the CLI's output (model counts aside: they follow models.toml)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    block = readme.split("$ tokenomy endpoints --as-of 2026-11-30\n", 1)[1].split("```", 1)[0]
+    assert main(["endpoints", "--as-of", "2026-11-30"]) == 0
+    printed = capsys.readouterr().out
+
+    def rows(text: str) -> list[list[str]]:
+        return [[t for t in line.split() if not t.isdigit()] for line in text.splitlines() if line]
+
+    assert rows(block) == rows(printed), "regenerate README's table: tokenomy endpoints --as-of 2026-11-30"

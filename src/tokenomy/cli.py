@@ -114,6 +114,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="chat, completion, embedding, moderation, image, audio-stt, ...")
     _add_common(p, model=False)
     p.set_defaults(handler=_models)
+
+    p = sub.add_parser(
+        "endpoints",
+        help="list API paths: status, data use, retention, zero data retention",
+        epilog=EPILOG,
+        description="Each API path on --as-of: status, training use, default retention, zero data "
+        "retention eligibility (its limits as footnotes), registry models served, shutdown and replacement.",
+    )
+    p.add_argument("filter", nargs="?", default="", help="only paths containing this text")
+    _add_common(p, model=False)
+    p.set_defaults(handler=_endpoints)
     return parser
 
 
@@ -317,6 +328,42 @@ def _models(args: argparse.Namespace) -> int:
     ]
     header = ["model", "kind", "encoding", "window", "max output", "$/1M in", "$/1M out", "status"]
     _print(args, data, text_table(header, rows))
+    return 0
+
+
+def _endpoints(args: argparse.Namespace) -> int:
+    infos = [e for e in tokenomy.endpoints(as_of=args.as_of) if args.filter in e.path]
+    training = {True: "yes", False: "no", None: "?"}
+    rows = [
+        [
+            e.path,
+            e.status,
+            training[e.used_for_training],
+            e.retention or "?",
+            (e.zero_retention or "?") + ("*" if e.zero_retention_exceptions else ""),
+            len(e.models),
+            e.shutdown_on,
+            e.replacement,
+        ]
+        for e in infos
+    ]
+    header = [
+        "endpoint",
+        "status",
+        "training",
+        "retention",
+        "zero retention",
+        "models",
+        "shutdown",
+        "replacement",
+    ]
+    limits: dict[str, list[str]] = {}  # one footnote per limit, naming every path it applies to
+    for e in infos:
+        for limit in e.zero_retention_exceptions:
+            limits.setdefault(limit, []).append(e.path)
+    notes = [f"* {limit} [{', '.join(paths)}]" for limit, paths in limits.items()]
+    text = "\n".join([text_table(header, rows), *notes])
+    _print(args, [e.to_dict() for e in infos], text)
     return 0
 
 
