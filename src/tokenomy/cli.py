@@ -347,16 +347,8 @@ def _endpoints(args: argparse.Namespace) -> int:
         ]
         for e in infos
     ]
-    header = [
-        "endpoint",
-        "status",
-        "training",
-        "retention",
-        "zero retention",
-        "models",
-        "shutdown",
-        "replacement",
-    ]
+    header = ["endpoint", "status", "training", "retention", "zero retention", "models", "shutdown",
+              "replacement"]  # fmt: skip
     limits: dict[str, list[str]] = {}  # one footnote per limit, naming every path it applies to
     for e in infos:
         for limit in e.zero_retention_exceptions:

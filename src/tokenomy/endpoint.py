@@ -472,11 +472,12 @@ def check_request(
 ) -> tuple[str, ...]:
     """Pre-flight a request to ``path``: notes on what it should know, errors for what would fail.
 
-    Raises :class:`UnknownEndpointError`, :class:`EndpointShutDownError` (naming the replacement)
-    once ``path`` is surely shut down on ``as_of``, :class:`UnsupportedModelError` when the model's
-    kind is not one the path takes, and, with ``require_zero_retention``, :class:`ZeroRetentionError`
-    for anything zero data retention would not cover (what could not be checked, such as a
-    model-bound exception with no model given, stays a note). ``uses`` names what the request carries
+    Raises :class:`UnknownEndpointError` (and the registry's :class:`UnknownModelError` for a model
+    name), :class:`EndpointShutDownError` (naming the replacement) once ``path`` is surely shut
+    down on ``as_of``, :class:`UnsupportedModelError` when the model's kind is not one the path
+    takes, and, with ``require_zero_retention``, :class:`ZeroRetentionError` for anything zero data
+    retention would not cover (what could not be checked, such as a model-bound exception with no
+    model given, stays a note). ``uses`` names what the request carries
     (keys of ``[uses]`` in ``data/endpoints.toml``: ``image_input``, ``file_input``, ``audio_output``,
     ``code_interpreter``); ``batch=True`` also checks the Batch API's own paths (files, batches).
     Returns the notes, each once, in order: lifecycle, model, zero retention.
