@@ -20,6 +20,7 @@ from tokenomy import (
     cost_from_usage,
     cost_of_request,
     count_messages,
+    count_request,
     default_epochs,
     estimate_cost,
     fine_tuning_cost,
@@ -127,34 +128,40 @@ def test_cost_from_usage_without_double_counting() -> None:
     assert cost_from_usage("o3-mini-2025-01-31", responses, as_of=DAY).total == direct.total
 
 
-def test_cost_of_request_counts_like_the_api() -> None:
-    """A chat body is counted by count_messages; max_tokens is an upper bound, labelled so."""
+def test_cost_of_request_prices_the_count() -> None:
+    """cost_of_request prices count_request's tokens; max_tokens (times n) is a labelled upper bound."""
     body = {
         "model": "gpt-4o-2024-08-06",
         "max_tokens": 300,
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello!"}],
     }
-    cost = cost_of_request(body, as_of=DAY)
-    assert cost.input_tokens == count_messages(body["messages"], "gpt-4o-2024-08-06", as_of=DAY).total
+    counted = count_request(body, as_of=DAY)
+    cost = cost_of_request(counted)
+    assert cost.input_tokens == count_messages(body["messages"], "gpt-4o-2024-08-06", as_of=DAY).tokens
     assert cost.output_tokens == 300 and cost.output_is_bound
-    exact = cost_of_request(body, output_tokens=20, as_of=DAY)
+    exact = cost_of_request(counted, output_tokens=20)
     assert exact.output_tokens == 20 and not exact.output_is_bound
-    embeddings = cost_of_request(
-        {"model": "text-embedding-3-small", "input": ["hello world", "hi"]}, "/v1/embeddings", as_of=DAY
-    )
+    embeddings = cost_of_request(count_request(
+        {"model": "text-embedding-3-small", "input": ["hello world", "hi"]}, endpoint="/v1/embeddings", as_of=DAY
+    ))  # fmt: skip
     assert embeddings.input_tokens == len(tiktoken_enc("cl100k_base").encode("hello world")) + 1
-    completions = cost_of_request(
+    completions = cost_of_request(count_request(
         {"model": "gpt-3.5-turbo-instruct", "prompt": ["a b", "c"], "max_tokens": 5},
-        "/v1/completions",
-        as_of=DAY,
-    )
+        endpoint="/v1/completions", as_of=DAY,
+    ))  # fmt: skip
     assert completions.output_tokens == 10
+    moderation = cost_of_request(count_request(
+        {"model": "omni-moderation-latest", "input": "hello world"}, endpoint="/v1/moderations", as_of=DAY
+    ))  # fmt: skip
+    assert moderation.total == 0 and moderation.input_tokens == 2
+    with pytest.raises(TypeError, match="RequestCount"):
+        cost_of_request(body)  # type: ignore[arg-type]
 
 
 def test_wrong_endpoint_names_the_right_one() -> None:
-    """Pricing a model on an endpoint it does not serve names where it is served."""
-    with pytest.raises(UnsupportedModelError, match="/v1/embeddings"):
-        cost_of_request({"model": "text-embedding-3-small", "messages": []}, as_of=DAY)
+    """Counting a model on an endpoint that does not take it names the problem."""
+    with pytest.raises(UnsupportedModelError, match="/v1/chat/completions"):
+        count_request({"model": "text-embedding-3-small", "messages": []}, as_of=DAY)
 
 
 def test_non_token_prices() -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import tiktoken_enc
 from tokenomy.errors import MessageFormatError, TokenomyError
-from tokenomy.messages import count_messages
+from tokenomy.requests import count_messages
 
 EXAMPLES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "reference" / "documented-counts.json").read_text("utf-8")
@@ -29,8 +29,8 @@ def test_documented_conversations(example: dict[str, Any]) -> None:
     """The cookbook's API-verified conversations and tool examples count exactly."""
     given_input = example["input"]
     result = count_messages(given_input["messages"], example["model"], tools=given_input.get("tools"))
-    assert result.total == example["expected_tokens"]
-    assert int(result) == result.total
+    assert result.tokens == example["expected_tokens"]
+    assert int(result) == result.tokens
 
 
 # API-verified by hmarr/openai-chat-tokens (tests/token-counts.test.ts, gpt-3.5-turbo, 2023)
@@ -91,7 +91,7 @@ def test_api_verified_function_cases(
     messages: list[dict[str, Any]], functions: list[dict[str, Any]] | None, expected: int
 ) -> None:
     """hmarr/openai-chat-tokens' API-verified gpt-3.5-turbo cases, including legacy functions."""
-    assert count_messages(messages, "gpt-3.5-turbo", functions=functions, as_of=GPT35_2023).total == expected
+    assert count_messages(messages, "gpt-3.5-turbo", functions=functions, as_of=GPT35_2023).tokens == expected
 
 
 SEARCH_TOOL = {"type": "function", "function": {
@@ -114,14 +114,14 @@ def test_api_verified_tool_choice(tool_choice: Any, expected: int) -> None:
     """pamelafox/openai-messages-token-helper's API-verified (cl100k) tool_choice costs: +1 none, +7+name."""
     system = [{"role": "system", "content": "You are a bot."}]
     result = count_messages(system, "gpt-3.5-turbo-0125", tools=[SEARCH_TOOL], tool_choice=tool_choice)
-    assert result.total == expected
+    assert result.tokens == expected
 
 
 def test_sdk_objects_count_like_dicts() -> None:
     """Objects with the same attributes (as the openai SDK's types) count like plain dicts."""
     as_dicts = [{"role": "user", "content": "hi", "name": "bob"}]
     as_objects = [SimpleNamespace(role="user", content="hi", name="bob")]
-    assert count_messages(as_objects, "gpt-4o").total == count_messages(as_dicts, "gpt-4o").total
+    assert count_messages(as_objects, "gpt-4o").tokens == count_messages(as_dicts, "gpt-4o").tokens
 
 
 def test_content_parts_and_none_content() -> None:
@@ -134,17 +134,20 @@ def test_content_parts_and_none_content() -> None:
     ]
     enc = tiktoken_enc("o200k_base")
     expected = 3 + len(enc.encode("user")) + len(enc.encode("hello ")) + len(enc.encode("world")) + 3
-    assert count_messages(parts, "gpt-4o").total == expected
+    assert count_messages(parts, "gpt-4o").tokens == expected
     calls = [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
              "function": {"name": "f", "arguments": "{}"}}]},
              {"role": "tool", "tool_call_id": "c1", "content": "42"}]  # fmt: skip
     result = count_messages(calls, "gpt-4o")
-    assert not result.exact and any("tool" in r for r in result.reasons)
+    enc = tiktoken_enc("o200k_base")
+    call = 3 + len(enc.encode("assistant to=functions.f")) + len(enc.encode("{}"))
+    output = 3 + len(enc.encode("functions.f")) + len(enc.encode("42"))
+    assert result.tokens == call + output + 2 + 3 and result.exact
 
 
 def test_special_token_lookalikes_are_text() -> None:
     """<|endoftext|> in user content is counted as its text tokens."""
-    plain = count_messages([{"role": "user", "content": "<|endoftext|>"}], "gpt-4o").total
+    plain = count_messages([{"role": "user", "content": "<|endoftext|>"}], "gpt-4o").tokens
     assert plain == 3 + 1 + len(tiktoken_enc("o200k_base").encode_ordinary("<|endoftext|>")) + 3
 
 
@@ -158,21 +161,22 @@ def test_image_parts_use_the_model_policy() -> None:
         }
     ]
     known = count_messages(msg, "gpt-4o", image_dimensions={url: (1024, 1024)})
-    assert known.images == 765 and known.exact
+    assert known.images == 765 and known.exact, known.notes
     unknown = count_messages(msg, "gpt-4o")
     assert not unknown.exact and unknown.images == 85 + 170 * 8
 
 
 def test_unverified_model_family_is_marked() -> None:
-    """Counts for models where the overhead rule is not verified say so."""
-    result = count_messages([{"role": "user", "content": "hi"}], "gpt-5")
-    assert not result.exact and result.reasons
+    """Counts for families whose rules are not verified against billed usage say so."""
+    result = count_messages([{"role": "user", "content": "hi"}], "gpt-4.5-preview", as_of="2025-03-01")
+    assert not result.exact and any("not verified" in n for n in result.notes)
+    assert count_messages([{"role": "user", "content": "hi"}], "gpt-5").exact
 
 
 @pytest.mark.parametrize(
     "bad",
     [[{"role": "wizard", "content": "x"}], [{"content": "x"}], "hello",
-     [{"role": "user", "content": 5}], [{"role": "user", "content": [{"type": "video"}]}],
+     [{"role": "user", "content": 5}], [{"role": "user", "content": [{"kind": "video"}]}],
      [{"role": "user", "content": "x", "name": 3}]],
 )  # fmt: skip
 def test_bad_shapes_raise_message_format_error(bad: Any) -> None:
@@ -211,9 +215,9 @@ def test_any_json_is_counted_or_refused_cleanly(messages: list[Any]) -> None:
 @settings(max_examples=100, deadline=None)
 def test_adding_a_message_adds_its_own_cost(a: str, b: str) -> None:
     """Counting is additive: a message adds exactly 3 + its role + its content."""
-    one = count_messages([{"role": "user", "content": a}], "gpt-4o").total
+    one = count_messages([{"role": "user", "content": a}], "gpt-4o").tokens
     two = count_messages(
         [{"role": "user", "content": a}, {"role": "assistant", "content": b}], "gpt-4o"
-    ).total
+    ).tokens
     enc = tiktoken_enc("o200k_base")
     assert two - one == 3 + len(enc.encode("assistant")) + len(enc.encode_ordinary(b))

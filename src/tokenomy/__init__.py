@@ -49,9 +49,10 @@ from tokenomy.errors import (
     ZeroRetentionError,
 )
 from tokenomy.images import ImageCount, count_image
-from tokenomy.messages import MessageCount, count_messages
 from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
 from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
+from tokenomy.requests import MessageCount, RequestCount, count_messages, count_request
+from tokenomy.rules import load_rules
 from tokenomy.tokenizer import Tokenizer, count, encoding_for
 from tokenomy.truncation import Truncation, fits, truncate
 
@@ -84,6 +85,7 @@ __all__ = [
     "Price",
     "PriceUnavailableError",
     "RegistryError",
+    "RequestCount",
     "ResultFormatError",
     "Section",
     "Tokenizer",
@@ -107,6 +109,7 @@ __all__ = [
     "count_embedding_input",
     "count_image",
     "count_messages",
+    "count_request",
     "default_epochs",
     "embed_long",
     "embedding_chunks",
@@ -118,6 +121,7 @@ __all__ = [
     "fine_tuning_cost",
     "fits",
     "image_cost",
+    "load_rules",
     "merge_moderation",
     "model_info",
     "models",

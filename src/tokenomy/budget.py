@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from tokenomy.errors import BudgetError, BudgetExceededError
-from tokenomy.messages import MessageCount, count_messages
 from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.report import html_table, text_table
+from tokenomy.requests import RequestCount, count_messages
 from tokenomy.tokenizer import encoding_for
 from tokenomy.truncation import Truncation, truncate
 
@@ -159,13 +159,13 @@ class Budget:
     def __repr__(self) -> str:
         return f"Budget({self.model!r}, limit={self.limit}, reserve_output={self.reserve_output})"
 
-    def _count(self, messages: Sequence[Any], tools: Sequence[Any] | None, tool_choice: Any) -> MessageCount:
+    def _count(self, messages: Sequence[Any], tools: Sequence[Any] | None, tool_choice: Any) -> RequestCount:
         return count_messages(messages, self.model, tools=tools, tool_choice=tool_choice, as_of=self.as_of)
 
-    def _report(self, result: MessageCount) -> BudgetReport:
+    def _report(self, result: RequestCount) -> BudgetReport:
         return BudgetReport(
-            self.model, result.snapshot, result.total, self.limit, self.context_window,
-            self.reserve_output, result.messages, result.exact, result.reasons,
+            self.model, result.snapshot, result.tokens, self.limit, self.context_window,
+            self.reserve_output, result.messages, result.exact, result.notes,
         )  # fmt: skip
 
     def check(self, messages: Sequence[Any], tools: Sequence[Any] | None = None,
@@ -184,11 +184,11 @@ class Budget:
             raise BudgetError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         messages = list(messages)
         first = self._count(messages, tools, tool_choice)
-        if first.total <= self.limit:
+        if first.tokens <= self.limit:
             return FitResult(messages, self._report(first))
         units, pinned = _units(messages)
         minimum = [m for i, m in enumerate(messages) if i in pinned]
-        needed = self._count(minimum, tools, tool_choice).total
+        needed = self._count(minimum, tools, tool_choice).tokens
         if needed > self.limit:
             raise BudgetExceededError(needed, self.limit, "the system messages and last user message")
         if strategy == "truncate_longest":
@@ -201,7 +201,7 @@ class Budget:
         dropped: list[tuple[int, Any]] = []
         result = first
         for k in order:
-            if result.total <= self.limit:
+            if result.tokens <= self.limit:
                 break
             for i in units[k]:
                 kept.discard(i)
@@ -224,11 +224,11 @@ class Budget:
             i for i, m in enumerate(messages) if i not in pinned and isinstance(_field(m, "content"), str)
         }
         tok = encoding_for(self.model)
-        while result.total > self.limit and candidates:
+        while result.tokens > self.limit and candidates:
             i = max(candidates, key=lambda k: result.messages[sorted(alive).index(k)])
             content: str = _field(current[i], "content")
             own = tok.count(content)
-            target = own - (result.total - self.limit)
+            target = own - (result.tokens - self.limit)
             if target < 16:  # too little would be left: drop the message's whole unit instead
                 unit = next(u for u in units if i in u)
                 for k in unit:
@@ -241,8 +241,8 @@ class Budget:
                 current[i] = _with_content(current[i], cut.text)
                 candidates.discard(i)
             result = self._count([current[k] for k in sorted(alive)], tools, tool_choice)
-        if result.total > self.limit:
-            raise BudgetExceededError(result.total, self.limit, "the request after shortening every message")
+        if result.tokens > self.limit:
+            raise BudgetExceededError(result.tokens, self.limit, "the request after shortening every message")
         return FitResult([current[k] for k in sorted(alive)], self._report(result), tuple(dropped),
                          tuple(sorted(truncated.items())))  # fmt: skip
 

@@ -150,7 +150,7 @@ def _as_request(text: str, path: str) -> dict[str, Any] | None:
     if not text.lstrip().startswith("{"):
         return None
     body = _json_body(text, path)
-    return body if isinstance(body, dict) and "messages" in body else None
+    return body if isinstance(body, dict) and ("messages" in body or "input" in body) else None
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -167,16 +167,10 @@ def _count(args: argparse.Namespace) -> int:
             info = tokenomy.model_info(name, as_of=args.as_of)
             row: dict[str, Any] = {"file": path, "model": name, "snapshot": info.snapshot}
             if request is not None:
-                result = tokenomy.count_messages(
-                    request["messages"],
-                    name,
-                    tools=request.get("tools"),
-                    tool_choice=request.get("tool_choice"),
-                    functions=request.get("functions"),
-                    function_call=request.get("function_call"),
-                    as_of=args.as_of,
-                )
-                row.update(kind="chat", tokens=result.total, exact=result.exact, reasons=list(result.reasons))
+                endpoint = "/v1/chat/completions" if "messages" in request else "/v1/responses"
+                result = tokenomy.count_request({**request, "model": name}, endpoint=endpoint,
+                    as_of=args.as_of)
+                row.update(kind="chat", tokens=result.tokens, exact=result.exact, notes=list(result.notes))
             else:
                 row.update(
                     kind="text", tokens=tokenomy.encoding_for(info.encoding or name).count(text), exact=True
@@ -198,7 +192,7 @@ def _count(args: argparse.Namespace) -> int:
     text = text_table(["file", "model", "snapshot", "tokens", "window", "fits"], table)
     if any(not r["exact"] for r in rows):
         text += (
-            "\n~ estimate: a rule used is not API-verified for this model (count_messages gives the reason)"
+            "\n~ estimate: a rule used is not API-verified for this model (--json gives the notes)"
         )
     _print(args, rows, text)
     over = args.max_tokens is not None and any(r["tokens"] > args.max_tokens for r in rows)
@@ -252,9 +246,8 @@ def _cost(args: argparse.Namespace) -> int:
             raise TokenomyError(f"{args.file}: a request body is a JSON object")
         if args.model:
             body["model"] = args.model
-        cost = tokenomy.cost_of_request(
-            body, args.endpoint, args.output_tokens, batch=args.batch, as_of=args.as_of
-        )
+        counted = tokenomy.count_request(body, endpoint=args.endpoint, as_of=args.as_of)
+        cost = tokenomy.cost_of_request(counted, output_tokens=args.output_tokens, batch=args.batch)
     elif args.model and args.input_tokens is not None:
         cost = tokenomy.estimate_cost(
             args.model,

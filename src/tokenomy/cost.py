@@ -21,10 +21,10 @@ from tokenomy.errors import (
     BudgetError,
     MessageFormatError,
     PriceUnavailableError,
-    UnsupportedModelError,
 )
-from tokenomy.registry import ModelInfo, _lookup, warn_if_retired
+from tokenomy.registry import ModelInfo, resolve
 from tokenomy.report import html_table, text_table
+from tokenomy.requests import RequestCount
 
 MILLION = Decimal(1_000_000)
 
@@ -143,12 +143,8 @@ def estimate_cost(
     return _estimate(_resolve(model, as_of), model, input_tokens, output_tokens, cached_input_tokens, batch)
 
 
-def _resolve(model: str, as_of: date | None) -> ModelInfo:
-    if not isinstance(model, str):
-        raise TypeError(f"model must be a str, not {type(model).__name__}")
-    info = _lookup(model, as_of or date.today())
-    warn_if_retired(info)
-    return info
+def _resolve(model: str, as_of: date | str | None) -> ModelInfo:
+    return resolve(model, as_of)
 
 
 def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int, cached: int,
@@ -208,98 +204,48 @@ def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date 
     return _estimate(info, model, prompt, completion or 0, cached, batch, reasoning_tokens=reasoning)
 
 
-def _check_endpoint(info: ModelInfo, endpoint: str, notes: list[str]) -> None:
-    if not info.endpoints:
-        notes.append(f"the registry lists no endpoints for {info.name}; {endpoint} assumed")
-        return
-    if endpoint not in info.endpoints:
-        raise UnsupportedModelError(
-            info.name, f"is not served on {endpoint}; it is served on {', '.join(info.endpoints)}"
-        )
-
-
 def cost_of_request(
-    body: Mapping[str, Any],
-    endpoint: str = "/v1/chat/completions",
-    output_tokens: int | None = None,
+    request: RequestCount,
     *,
+    output_tokens: int | None = None,
     batch: bool = False,
-    as_of: date | None = None,
 ) -> Cost:
-    """Count a request body as the API bills its prompt, and price it.
+    """Price a counted request (:func:`~tokenomy.count_request`): its prompt, and ``output_tokens``
+    if given, else the request's own output cap (``max_tokens`` and friends, times ``n``) as an
+    upper bound (``output_is_bound``), else no output, with a note.
 
-    Output is ``output_tokens`` if given, else the request's ``max_completion_tokens`` /
-    ``max_tokens`` as an upper bound (``output_is_bound``), else zero with a note.
-
+    >>> from tokenomy.requests import count_request
     >>> body = {"model": "gpt-4o-2024-08-06", "max_tokens": 100,
     ...         "messages": [{"role": "user", "content": "Say hi"}]}
-    >>> cost = cost_of_request(body, as_of=date(2025, 1, 1))
+    >>> cost = cost_of_request(count_request(body, as_of=date(2025, 1, 1)))
     >>> cost.input_tokens, cost.output_tokens, cost.output_is_bound
     (9, 100, True)
     """
-    from tokenomy.embeddings import count_embedding_input
-    from tokenomy.messages import count_messages
-    from tokenomy.tokenizer import encoding_for
-
-    if not isinstance(body, Mapping) or not isinstance(body.get("model"), str):
-        raise MessageFormatError("body", "a request body needs a 'model' string")
-    model = body["model"]
-    info = _resolve(model, as_of)
-    notes: list[str] = []
-    _check_endpoint(info, endpoint, notes)
-    exact = True
-    choices = body.get("n") or 1
-    if endpoint in ("/v1/chat/completions", "/v1/responses"):
-        messages = body.get("messages")
-        if endpoint == "/v1/responses":
-            raw = body.get("input")
-            messages = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw
-            if body.get("instructions"):
-                messages = [
-                    {"role": "developer", "content": body["instructions"]},
-                    *(messages or []),
-                ]
-            notes.append("Responses API prompts are counted with the Chat Completions rules (not verified)")
-            exact = False
-        if messages is None:
-            raise MessageFormatError("body", f"a {endpoint} request needs 'messages'")
-        counted = count_messages(
-            messages, model, tools=body.get("tools"), tool_choice=body.get("tool_choice"),
-            functions=body.get("functions"), function_call=body.get("function_call"), as_of=info.as_of,
+    if not isinstance(request, RequestCount):
+        raise TypeError(
+            f"cost_of_request prices a RequestCount (from count_request), not a {type(request).__name__}"
+        )
+    info = _resolve(request.model, request.as_of)
+    notes = list(request.notes)
+    endpoint = table("endpoints")["request_counting"].get(request.endpoint)
+    free = table("endpoints").get(endpoint or "", {}).get("free", False)
+    if free:
+        notes.append(f"{request.endpoint} requests are free ({table('endpoints')[endpoint]['source']})")
+        return Cost(
+            model=request.model, snapshot=request.snapshot, input=Decimal(0), cached_input=Decimal(0),
+            output=Decimal(0), input_tokens=request.tokens, cached_input_tokens=0, output_tokens=0,
+            batch=batch, exact_tokens=request.exact, notes=tuple(notes),
         )  # fmt: skip
-        prompt = counted.total
-        exact = exact and counted.exact
-        notes += counted.reasons
-    elif endpoint == "/v1/completions":
-        prompts = body.get("prompt", "")
-        tok = encoding_for(info.encoding or model)
-        if isinstance(prompts, str) or (
-            isinstance(prompts, list) and all(isinstance(x, int) for x in prompts)
-        ):
-            prompts = [prompts]
-        counts = [tok.count(p) if isinstance(p, str) else len(p) for p in prompts]
-        prompt, choices = sum(counts), choices * max(len(counts), 1)
-    elif endpoint == "/v1/embeddings":
-        counted_input = count_embedding_input(body.get("input", ""), model=model)
-        prompt, choices = counted_input.total, 0
-        notes += counted_input.problems
-    elif endpoint == "/v1/moderations":
-        prompt, choices = 0, 0
-        notes.append("moderation requests are free")
-    else:
-        raise UnsupportedModelError(model, f"tokenomy does not price requests to {endpoint}")
     bound = False
     if output_tokens is None:
-        limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
-        if limit is not None and choices:
-            output_tokens, bound = _whole(limit, "max_tokens") * choices, True
+        if request.max_output_tokens is not None:
+            output_tokens, bound = request.max_output_tokens, True
         else:
             output_tokens = 0
-            if choices:
-                notes.append("no output tokens given and no max_tokens in the request: output priced at 0")
-    prompt_cost = _estimate(info, model, prompt, output_tokens, 0, batch, notes=notes,
-                            output_is_bound=bound, exact_tokens=exact)  # fmt: skip
-    return prompt_cost
+            if endpoint in ("chat", "responses", "completions"):
+                notes.append("no output tokens given and no output cap in the request: output priced at 0")
+    return _estimate(info, request.model, request.tokens, output_tokens, 0, batch, notes=notes,
+                     output_is_bound=bound, exact_tokens=request.exact)  # fmt: skip
 
 
 @dataclass(frozen=True)

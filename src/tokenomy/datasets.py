@@ -293,7 +293,7 @@ class _Spec:
 
 def _count_record(spec: _Spec, number: int, raw: Any, stats: DatasetStats) -> None:
     from tokenomy.cost import cost_of_request
-    from tokenomy.messages import count_messages
+    from tokenomy.requests import count_messages, count_request
     from tokenomy.tokenizer import count
 
     record = raw
@@ -307,15 +307,16 @@ def _count_record(spec: _Spec, number: int, raw: Any, stats: DatasetStats) -> No
             record = raw.rstrip("\r\n")  # a plain-text file: one text per line
     try:
         if spec.kind == "batch":
-            _count_batch_line(spec, number, record, stats, cost_of_request)
+            _count_batch_line(spec, number, record, stats, lambda body, url, as_of: cost_of_request(
+                count_request(body, endpoint=url, as_of=as_of)))
         elif spec.kind == "fine-tune":
             _count_example(spec, number, record, stats, count_messages)
         elif spec.kind == "chat":
             model = _model_for(spec, record)
             messages = get(record, "messages")
             result = count_messages(messages, model, tools=get(record, "tools"), as_of=spec.as_of)
-            stats.add_record(model, result.total, 0, result.total)
-            _check_window(spec, number, str(number), model, result.total, 0, stats)
+            stats.add_record(model, result.tokens, 0, result.tokens)
+            _check_window(spec, number, str(number), model, result.tokens, 0, stats)
         else:
             text = record if isinstance(record, str) else get(record, "text")
             if not isinstance(text, str):
@@ -397,7 +398,7 @@ def _count_example(spec: _Spec, number: int, record: Any, stats: DatasetStats, c
         return
     model = _model_for(spec, record)
     tokens = count_messages(messages, model, tools=record.get("tools"), functions=record.get("functions"),
-                            as_of=spec.as_of).total  # fmt: skip
+                            as_of=spec.as_of).tokens  # fmt: skip
     limit = int(rules["examples"]["max_tokens"])
     stats.add_record(model, tokens, 0, min(tokens, limit))
     if tokens > limit:

@@ -133,8 +133,7 @@ def count_image_for(info: ModelInfo, width: int | None, height: int | None, deta
     else:
         cap = table("chat")["image_geometry"]["max_patches"]
         patches = _patch_count(width, height) if known else cap  # type: ignore[arg-type]
-        notes.append("billed tokens = ceil(patches x multiplier); the rounding is not documented")
-        tokens = math.ceil(patches * policy["multiplier"])
+        tokens = math.ceil(patches * policy["multiplier"]) + policy.get("per_image", 0)
         result = ImageCount(tokens, width, height, detail, name, patches=patches)
     if notes:
         return ImageCount(**{**vars(result), "exact": False, "reason": "; ".join(notes)})

@@ -1,368 +1,562 @@
-"""Prompt tokens of a Chat Completions request: :func:`count_messages`, :class:`MessageCount`.
+"""Prompt tokens of a conversation: messages, tool definitions, tool calls and their results.
 
-Follows the rules the API was observed to bill (``data/chat.toml`` names each source): a fixed
-overhead per message and per request, function and tool definitions rendered as a TypeScript
-namespace, legacy function calls, and images by size and detail. Where a rule is not known to be
-exact, the result says so (``exact=False`` and ``reasons``) instead of pretending.
+:class:`PromptCounter` prices one conversation under one prompt format (``data/chat.toml``:
+the per-message framing, the text a tool call or a tool result is rendered as, the tool namespace,
+structured-output sections) and records which request features it met. Both request shapes feed it:
+Chat Completions ``messages`` (:func:`count_chat_messages`, here) and Responses API ``input`` items
+(``requests.py``). A count is exact only when every feature it met is verified for the model's
+family on that API; otherwise the notes say which rule was an estimate.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy.errors import MessageFormatError
+from tokenomy._render import RenderNotes, RenderStyle, render_functions, render_json_schema_format, walk
+from tokenomy._results import get
+from tokenomy.audio import audio_seconds
+from tokenomy.errors import ImageError, MessageFormatError
+from tokenomy.files import decode_file_data, file_text
 from tokenomy.images import ImageCount, count_image_for, image_size_from_data_url
-from tokenomy.registry import ModelInfo, _lookup, warn_if_retired
-from tokenomy.tokenizer import Tokenizer, encoding_for
+from tokenomy.registry import ModelInfo
+from tokenomy.rules import FormatRules
+from tokenomy.tokenizer import Tokenizer
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 ImageDimensions = Mapping[str, tuple[int, int]] | Callable[[str], tuple[int, int] | None]
+TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
-@dataclass(frozen=True)
-class MessageCount:
-    """Prompt tokens of a request, as ``usage.prompt_tokens`` reports them, with a breakdown.
-
-    ``messages`` holds each message's tokens (overhead included, images excluded), ``images``
-    the tokens of image parts, ``tools`` the definitions, ``tool_choice`` the choice, and
-    ``overhead`` the per-request priming. ``exact`` is False when a rule used is an estimate;
-    ``reasons`` says which.
-    """
-
-    total: int
-    messages: tuple[int, ...]
-    tools: int
-    tool_choice: int
-    images: int
-    overhead: int
-    model: str
-    snapshot: str
-    encoding: str
-    exact: bool
-    reasons: tuple[str, ...] = ()
-
-    def __int__(self) -> int:
-        return self.total
-
-    def __index__(self) -> int:
-        return self.total
-
-
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def _text(value: Any, where: str) -> str:
+def text_value(value: Any, where: str) -> str:
+    """``value`` if it is a string, else a :class:`MessageFormatError` naming ``where``."""
     if isinstance(value, str):
         return value
     raise MessageFormatError(where, f"expected a string, got {type(value).__name__}")
 
 
-class _Counter:
-    """State of one count: tokenizer, model facts, and the reasons a result is inexact."""
-
-    def __init__(self, tok: Tokenizer, info: ModelInfo, dimensions: ImageDimensions | None) -> None:
-        self.tok, self.info, self.dimensions = tok, info, dimensions
-        self.reasons: list[str] = []
-        self.image_tokens = 0
-
-    def inexact(self, reason: str) -> None:
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-
-    def content(self, content: Any, where: str, pad: str) -> int:
-        if content is None:
-            return self.tok.count(pad) if pad else 0
-        if isinstance(content, str):
-            return self.tok.count_cached(content + pad) if pad else self.tok.count_cached(content)
-        if isinstance(content, (bytes, bytearray)) or not isinstance(content, Iterable):
-            raise MessageFormatError(where, "content must be a string, None or a list of parts")
-        tokens = 0
-        parts = list(content)
-        for i, part in enumerate(parts):
-            tokens += self.part(part, f"{where}.content[{i}]")
-        if pad:
-            tokens += self.tok.count(pad)
-        return tokens
-
-    def part(self, part: Any, where: str) -> int:
-        kind = _get(part, "type")
-        if kind == "text":
-            return self.tok.count_cached(_text(_get(part, "text"), f"{where}.text"))
-        if kind == "refusal":
-            return self.tok.count(_text(_get(part, "refusal"), f"{where}.refusal"))
-        if kind == "image_url":
-            self.image_tokens += self.image(_get(part, "image_url"), where).tokens
-            return 0
-        if kind == "input_audio":
-            self.inexact("audio input is billed as audio tokens, which tokenomy does not count")
-            return 0
-        if kind == "file":
-            self.inexact("file inputs are billed by their extracted content, not counted here")
-            return 0
-        raise MessageFormatError(where, f"unknown content part type {kind!r}")
-
-    def image(self, image: Any, where: str) -> ImageCount:
-        url = image if isinstance(image, str) else _get(image, "url")
-        detail = "auto" if isinstance(image, str) else (_get(image, "detail") or "auto")
-        if not isinstance(url, str):
-            raise MessageFormatError(f"{where}.image_url", "an image part needs a url string")
-        size: tuple[int, int] | None = None
-        if url.startswith("data:"):
-            size = image_size_from_data_url(url)
-        elif self.dimensions is not None:
-            found = self.dimensions.get(url) if isinstance(self.dimensions, Mapping) else self.dimensions(url)
-            size = tuple(found) if found is not None else None  # type: ignore[assignment]
-        width, height = size if size is not None else (None, None)
-        result = count_image_for(self.info, width, height, detail)
-        if result.reason:
-            self.inexact(result.reason)
-        return result
-
-
-def _definitions(tools: Any, functions: Any) -> list[Mapping[str, Any]]:
-    defs: list[Mapping[str, Any]] = []
-    for i, tool in enumerate(tools or ()):
-        kind = _get(tool, "type")
-        if kind not in (None, "function"):
-            raise MessageFormatError(f"tools[{i}]", f"tool type {kind!r} is not 'function'")
-        function = _get(tool, "function")
-        if function is None:
-            raise MessageFormatError(f"tools[{i}]", "a tool needs a 'function' object")
-        defs.append(_as_mapping(function, f"tools[{i}].function"))
-    for i, function in enumerate(functions or ()):
-        defs.append(_as_mapping(function, f"functions[{i}]"))
-    for i, d in enumerate(defs):
-        if not isinstance(d.get("name"), str):
-            raise MessageFormatError(f"definition {i}", "a function needs a 'name' string")
-    return defs
-
-
-def _as_mapping(obj: Any, where: str) -> Mapping[str, Any]:
+def as_mapping(obj: Any, where: str) -> Mapping[str, Any]:
+    """A tool definition or schema as a mapping (dicts, or pydantic objects via ``model_dump``)."""
     if isinstance(obj, Mapping):
         return obj
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
-        return dump(exclude_none=True)  # type: ignore[no-any-return]
+        dumped = dump(exclude_none=True)
+        if isinstance(dumped, Mapping):
+            return dumped
     raise MessageFormatError(where, f"expected an object, got {type(obj).__name__}")
 
 
-def render_functions(defs: Sequence[Mapping[str, Any]]) -> tuple[str, list[str]]:
-    """The TypeScript namespace the API injects for function definitions, and what in them is
-    beyond the verified rendering.
+def is_sequence(value: Any) -> bool:
+    """True for lists and tuples of parts or items (never a string, bytes or a mapping)."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping))
 
-    >>> print(render_functions([{"name": "ping", "description": "Ping."}])[0])
-    namespace functions {
-    <BLANKLINE>
-    // Ping.
-    type ping = () => any;
-    <BLANKLINE>
-    } // namespace functions
-    """
-    unverified: list[str] = []
-    lines = ["namespace functions {", ""]
-    for d in defs:
-        if d.get("description"):
-            lines.append(f"// {d['description']}")
-        params = d.get("parameters") or {}
-        if isinstance(params, Mapping) and params.get("properties"):
-            lines.append(f"type {d['name']} = (_: {{")
-            lines.append(_properties(params, 0, unverified))
-            lines.append("}) => any;")
+
+class PromptCounter:
+    """Running count of one request's prompt under one format and API."""
+
+    def __init__(self, tok: Tokenizer, info: ModelInfo, rules: FormatRules, api: str,
+                 dimensions: ImageDimensions | None) -> None:  # fmt: skip
+        self.tok, self.info, self.rules, self.api = tok, info, rules, api
+        self.api_rules = rules.apis[api]
+        self.dimensions = dimensions
+        self.features: set[str] = set()
+        self.notes: list[str] = []
+        self.per_item: list[int] = []
+        self.tools_tokens = self.choice_tokens = self.format_tokens = 0
+        self.image_tokens = self.file_tokens = self.audio_tokens = 0
+        self.file_parts = 0
+        self.first_instruction_role: str | None = None
+        self.result_headers: dict[str, str] = {}
+        self.first_system_text: str | None = None
+        self.assistant_text_messages = 0
+
+    # ---- bookkeeping ---------------------------------------------------------------------------
+
+    def feature(self, name: str) -> None:
+        self.features.add(name)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def count(self, text: str) -> int:
+        return self.tok.count_cached(text)
+
+    # ---- content -------------------------------------------------------------------------------
+
+    def content(self, content: Any, where: str) -> int:
+        """Tokens of a message's content: a string, None, or a list of parts."""
+        if content is None:
+            return 0
+        if isinstance(content, str):
+            return self.count(content)
+        if not is_sequence(content):
+            raise MessageFormatError(where, "content must be a string, None or a list of parts")
+        return sum(self.part(part, f"{where}[{i}]") for i, part in enumerate(content))
+
+    def part(self, part: Any, where: str) -> int:
+        if isinstance(part, str):  # the Responses API accepts bare strings in some lists
+            return self.count(part)
+        kind = get(part, "type")
+        if kind in TEXT_PARTS:
+            return self.count(text_value(get(part, "text"), f"{where}.text"))
+        if kind == "refusal":
+            return self.count(text_value(get(part, "refusal"), f"{where}.refusal"))
+        if kind in ("image_url", "input_image"):
+            self.feature("image")
+            image = get(part, "image_url")
+            if kind == "input_image" and not isinstance(image, str):
+                image = {"url": image, "detail": get(part, "detail")}
+            self.image_tokens += self.image(image, where).tokens
+            return 0
+        if kind == "input_audio":
+            return self.audio(get(part, "input_audio"), f"{where}.input_audio")
+        if kind in ("file", "input_file"):
+            return self.file(get(part, "file") if kind == "file" else part, where)
+        if not isinstance(kind, str):
+            raise MessageFormatError(where, "a content part needs a 'type' string")
+        self.feature(f"part:{kind}")
+        text = get(part, "text")
+        self.note(f"content part type {kind!r} is not known to tokenomy; counted for its text only")
+        return self.count(text) if isinstance(text, str) else 0
+
+    def audio(self, clip: Any, where: str) -> int:
+        """An audio clip: tokens by duration (into ``audio``) plus the part's text framing."""
+        self.feature("audio")
+        rules = table("chat")["audio"]
+        fmt = get(clip, "format")
+        data = decode_file_data(get(clip, "data"), f"{where}.data")
+        seconds = audio_seconds(data, fmt if isinstance(fmt, str) else "")
+        self.audio_tokens += math.floor(seconds * rules["tokens_per_second"] + 1e-9)
+        return int(rules["part_framing"])
+
+    def file(self, spec: Any, where: str) -> int:
+        """A file part: its extracted text plus the format's framing."""
+        self.feature("file")
+        self.file_parts += 1
+        data = get(spec, "file_data")
+        framing = self.api_rules.file_part
+        if data is None:
+            self.note(f"{where}: a file given by id or URL is read by the server; framing alone counted")
+            self.file_tokens += framing
+            return 0
+        extracted = file_text(decode_file_data(data, f"{where}.file_data"))
+        if extracted.note:
+            self.note(extracted.note)
+        self.file_tokens += self.count(extracted.text) + framing
+        return 0
+
+    def image(self, image: Any, where: str) -> ImageCount:
+        url = image if isinstance(image, str) else get(image, "url")
+        detail = "auto" if isinstance(image, str) else (get(image, "detail") or "auto")
+        if not isinstance(url, str):
+            if get(image, "file_id") is not None:
+                self.note("an image given by file id has a size only the server knows")
+                return count_image_for(self.info, None, None, detail if detail in ("low", "high") else "auto")
+            raise MessageFormatError(f"{where}.image_url", "an image part needs a url string")
+        size: tuple[int, int] | None = None
+        if url.startswith("data:"):
+            try:
+                size = image_size_from_data_url(url)
+            except ImageError as error:
+                raise ImageError(f"{where}.image_url: {error}") from None
+        elif self.dimensions is not None:
+            found = self.dimensions.get(url) if isinstance(self.dimensions, Mapping) else self.dimensions(url)
+            size = _dimensions(found, where)
+        if detail not in ("auto", "low", "high"):
+            raise MessageFormatError(f"{where}.detail", f"detail is 'auto', 'low' or 'high', not {detail!r}")
+        result = count_image_for(self.info, size[0] if size else None, size[1] if size else None, detail)
+        if result.reason:
+            self.note(result.reason)
+        return result
+
+    # ---- conversation elements -----------------------------------------------------------------
+
+    def message(self, role: str, content: Any, where: str, *, name: Any = None) -> int:
+        """One plain message (any role but a tool result): framing, role, content and name."""
+        rules = self.rules
+        if role in ("system", "developer"):
+            self.feature(f"{role}_role")
+            if self.first_instruction_role is None:
+                self.first_instruction_role = role
+        images_before, files_before = self.image_tokens, self.file_parts
+        tokens = rules.tokens_per_message + self.count(role) + self.content(content, f"{where}.content")
+        if self.image_tokens > images_before:
+            tokens += self.api_rules.image_message
+        if self.file_parts > files_before and _only_files(content):
+            tokens += self.api_rules.file_only_message
+        if name is not None:
+            self.feature("name")
+            tokens += self.count(text_value(name, f"{where}.name")) + rules.tokens_per_name
+        if role == "assistant":
+            tokens += rules.assistant_extra
+            if content not in (None, "", []):
+                self.assistant_text_messages += 1
+        if not self.per_item and role == "system" and isinstance(content, str):
+            self.first_system_text = content
+        self.per_item.append(tokens)
+        return tokens
+
+    def tool_calls(self, calls: Sequence[tuple[str, str, str | None]], content: Any, where: str) -> int:
+        """An assistant turn that calls tools: ``(name, arguments, call id)`` per call."""
+        tokens = 0
+        if content not in (None, "", []):
+            self.feature("assistant_text_with_tool_calls")
+            tokens += self.rules.tokens_per_message + self.count("assistant") + self.content(content, where)
+            tokens += self.rules.assistant_extra
+        self.feature("tool_calls")
+        api = self.api_rules
+        if len(calls) > 1 and api.parallel_wrapper:
+            self.feature("parallel_tool_calls")
+            wrapper = _parallel_wrapper(calls, self)
+            tokens += self.rules.tokens_per_message + self.count(api.parallel_wrapper["call_header"])
+            tokens += self.count(wrapper) + api.parallel_call
+            tokens += api.parallel_empty_arguments * sum(1 for _, arguments,
+                _ in calls if _is_empty_object(arguments))
+            for _, _, call_id in calls:
+                if call_id is not None:
+                    self.result_headers[call_id] = api.parallel_wrapper["result_header"]
         else:
-            lines.append(f"type {d['name']} = () => any;")
-        lines.append("")
-    lines.append("} // namespace functions")
-    return "\n".join(lines), unverified
+            if len(calls) > 1:
+                self.feature("parallel_tool_calls")
+            for name, arguments, call_id in calls:
+                header = self.rules.call_header.format(name=name)
+                tokens += self.rules.tokens_per_message + self.count(header) + self.count(arguments)
+                tokens += api.tool_call
+                if call_id is not None:
+                    self.result_headers[call_id] = self.rules.result_header.format(name=name)
+        self.per_item.append(tokens)
+        return tokens
+
+    def tool_result(self, call_id: Any, content: Any, where: str) -> int:
+        """A tool's output, framed under the name of the call it answers."""
+        self.feature("tool_results")
+        header = self.result_headers.get(call_id) if isinstance(call_id, str) else None
+        if header is None:
+            self.feature("orphan_tool_result")
+            self.note(f"{where}: no earlier tool call has this id, so the tool's name is unknown")
+            header = self.rules.result_header.format(name="")
+        tokens = self.rules.tokens_per_message + self.count(header) + self.content(content,
+            f"{where}.content")
+        marker = self.api_rules.marked_output
+        if marker and isinstance(content, str) and marker["contains"] in content:
+            self.feature("tool_output_with_marker")
+            tokens += int(marker["tokens"])
+        self.per_item.append(tokens)
+        return tokens
+
+    def legacy_function_call(self, call: Any, where: str) -> int:
+        """The pre-tools ``function_call`` on an assistant message (2023 rules)."""
+        self.feature("legacy_functions")
+        legacy = table("chat")["legacy_functions"]
+        name = text_value(get(call, "name"), f"{where}.name")
+        arguments = get(call, "arguments")
+        tokens = self.count(name) + int(legacy["assistant_function_call"])
+        if arguments is not None:
+            tokens += self.count(text_value(arguments, f"{where}.arguments"))
+        self.per_item[-1] += tokens
+        return tokens
+
+    # ---- request-level parts -------------------------------------------------------------------
+
+    def tools(self, definitions: Sequence[Mapping[str, Any]]) -> int:
+        """Function definitions: the rendered namespace plus the format's framing constant."""
+        if not definitions:
+            return 0
+        self.feature("tools")
+        notes = RenderNotes(set())
+        rendered = _render_cached(self.tok, definitions, self.api_rules.style or self.rules.style, notes)
+        for what in sorted(notes.seen):
+            self.feature(f"schema:{what}")
+        api = self.api_rules
+        first = self.first_instruction_role or "none"
+        tokens = rendered + api.tools.get(first,
+            api.tools.get("none", 0)) + api.tools_per_tool * len(definitions)
+        adjustment = table("chat")["tools_adjustment"].get(self.info.snapshot)
+        if adjustment is not None:
+            if self.api not in adjustment:
+                self.feature(f"tools on {self.info.snapshot}")
+            tokens += adjustment.get(self.api, 0)
+        style = self.api_rules.style or self.rules.style
+        commented = ("description", "title") if style.titles else ("description",)
+        properties = [d for p in definitions for d in _property_schemas(p.get("parameters"))]
+        if any(key in d for d in properties for key in commented):
+            self.feature("schema:property comments")
+            tokens += api.property_comments
+        self.tools_tokens += tokens
+        return tokens
+
+    def tool_choice(self, choice: Any, where: str = "tool_choice") -> int:
+        if choice is None or choice == "auto":
+            return 0
+        costs = self.api_rules.tool_choice
+        if choice in ("none", "required"):
+            self.feature(f"tool_choice_{choice}")
+            tokens = costs.get(choice, 0)
+        else:
+            kind = get(choice, "type")
+            if kind == "allowed_tools":
+                self.feature("tool_choice_allowed_tools")
+                tokens = costs.get("allowed_tools", 0)
+            else:
+                target = get(choice, "function") or choice
+                name = get(target, "name")
+                if not isinstance(name, str):
+                    raise MessageFormatError(where, "must be 'none', 'auto', 'required' or name a function")
+                self.feature("tool_choice_named")
+                tokens = costs.get("named", 0) + (self.count(name) if self.api_rules.bill_choice_name else 0)
+        self.choice_tokens += tokens
+        return tokens
+
+    def json_schema(self, name: Any, schema: Any, description: Any, where: str) -> int:
+        """A json_schema structured output."""
+        self.feature("json_schema")
+        if not isinstance(name, str) or not name:
+            raise MessageFormatError(f"{where}.name", "a json_schema format needs a 'name' string")
+        if not isinstance(schema, Mapping):
+            raise MessageFormatError(f"{where}.schema", "must be a JSON schema object")
+        api = self.api_rules
+        text = render_json_schema_format(
+            name, schema, api.schema_drop, description=description if isinstance(description, str) else None
+        )
+        if self.api == "responses":
+            tokens = self.count(text) + api.text_json_schema
+        else:
+            # chat: the section joins the system message the tools live in, or the first system
+            # message, or a system message of its own; every assistant turn (the reply and each
+            # assistant message with text) carries a tag naming the format
+            if self.tools_tokens:
+                self.feature("json_schema_with_tools")
+                tokens = self.count(text)
+            elif self.first_system_text is not None:
+                joined = self.first_system_text + api.json_schema_separator + text
+                tokens = self.count(joined) - self.count(self.first_system_text)
+            else:
+                tokens = self.rules.tokens_per_message + self.count("system") + self.count(text)
+            tag = api.json_schema_tag + self.count(name)
+            tokens += tag * (1 + self.assistant_text_messages)
+        self.format_tokens += tokens
+        return tokens
+
+    def json_object(self) -> int:
+        self.feature("json_object")
+        self.format_tokens += self.api_rules.json_object
+        return self.api_rules.json_object
+
+    def overhead(self) -> int:
+        return self.rules.reply_priming
+
+    def total(self) -> int:
+        return (sum(self.per_item) + self.tools_tokens + self.choice_tokens + self.format_tokens
+                + self.image_tokens + self.file_tokens + self.audio_tokens + self.overhead())  # fmt: skip
+
+    def unverified(self) -> list[str]:
+        """Features met that the format's rules are not verified for on this API, single or in
+        the combinations ``data/chat.toml`` names as unverified."""
+        verified = self.api_rules.verified_features
+        missing = [f for f in self.features if f not in verified]
+        for combination in self.api_rules.unverified_combinations:
+            if set(combination) <= self.features:
+                missing.append(" with ".join(combination))
+        return sorted(missing)
 
 
-def _properties(schema: Mapping[str, Any], indent: int, unverified: list[str]) -> str:
-    required = schema.get("required") or ()
-    lines = []
-    properties = schema.get("properties") or {}
-    if not isinstance(properties, Mapping):
-        raise MessageFormatError("tool parameters", "'properties' must be an object")
-    for name, prop in properties.items():
-        if not isinstance(prop, Mapping):
-            raise MessageFormatError(f"tool parameter {name!r}", "must be a JSON schema object")
-        if prop.get("description"):
-            if indent:
-                unverified.append("descriptions inside nested objects")
-            lines.append(f"// {prop['description']}")
-        mark = "" if name in required else "?"
-        lines.append(f"{name}{mark}: {_type(prop, indent, unverified)},")
-    return "\n".join(" " * indent + line for line in lines)
+def _is_empty_object(arguments: str) -> bool:
+    return arguments.strip() in ("{}", "")
 
 
-def _type(prop: Mapping[str, Any], indent: int, unverified: list[str]) -> str:
-    kind = prop.get("type")
-    enum = prop.get("enum")
-    if isinstance(kind, list) or "anyOf" in prop or "oneOf" in prop:
-        unverified.append("union types (anyOf / oneOf / type lists)")
-        options = prop.get("anyOf") or prop.get("oneOf") or [{"type": k} for k in kind or ()]
-        return " | ".join(_type(o, indent, unverified) for o in options if isinstance(o, Mapping))
-    if kind == "string":
-        return " | ".join(json.dumps(v) for v in enum) if enum else "string"
-    if kind in ("number", "integer"):
-        return " | ".join(str(v) for v in enum) if enum else "number"
-    if kind == "boolean":
-        return "boolean"
-    if kind == "null":
-        return "null"
-    if kind == "object":
-        return "{\n" + _properties(prop, indent + 2, unverified) + "\n}"
-    if kind == "array":
-        items = prop.get("items")
-        return f"{_type(items, indent, unverified)}[]" if isinstance(items, Mapping) else "any[]"
-    unverified.append("parameters without a known type")
-    return "any"
+def _parallel_wrapper(calls: Sequence[tuple[str, str, str | None]], counter: PromptCounter) -> str:
+    """The ``multi_tool_use.parallel`` call that several tool calls in one message are billed as:
+    each call's arguments parsed and written back compactly."""
+    uses = []
+    for name, arguments, _ in calls:
+        try:
+            parameters: Any = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            counter.feature("parallel_tool_calls_with_invalid_json")
+            counter.note("parallel tool call arguments that are not JSON: billed text unknown")
+            parameters = arguments
+        uses.append({"recipient_name": f"functions.{name}", "parameters": parameters})
+    return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
 
 
-def count_messages(
-    messages: Sequence[Any],
-    model: str,
-    *,
-    tools: Sequence[Any] | None = None,
-    tool_choice: Any = None,
-    functions: Sequence[Any] | None = None,
-    function_call: Any = None,
-    as_of: date | None = None,
-    image_dimensions: ImageDimensions | None = None,
-) -> MessageCount:
-    """Prompt tokens the API bills for ``messages`` (plus tool definitions) on ``model``.
+def _only_files(content: Any) -> bool:
+    return is_sequence(content) and all(get(p, "type") in ("file", "input_file") for p in content)
 
-    ``image_dimensions`` maps http(s) image URLs to ``(width, height)`` (or is a callable);
-    URLs are never fetched.
 
-    >>> chat = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
-    >>> count_messages(chat, "gpt-4o").total
-    16
-    """
-    info = _lookup(model, as_of or date.today())
-    warn_if_retired(info)
-    tok = encoding_for(info.encoding or info.name)
-    if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
+def _dimensions(found: Any, where: str) -> tuple[int, int] | None:
+    if found is None:
+        return None
+    if (not is_sequence(found) or len(found) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in found)):  # fmt: skip
+        raise MessageFormatError(f"{where}.image_url", f"image_dimensions gave {found!r}, not (w, h)")
+    return int(found[0]), int(found[1])
+
+
+def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
+    """Every schema found under a ``properties`` object of ``params``."""
+    for node in walk(params):
+        if isinstance(node, Mapping):
+            properties = node.get("properties")
+            if isinstance(properties, Mapping):
+                yield from (p for p in properties.values() if isinstance(p, Mapping))
+
+
+# Tool schemas repeat across requests (an agent sends the same tools every turn): cache the
+# count of their rendering, keyed by encoding, format and the schemas' repr.
+_RENDER_CACHE: OrderedDict[tuple[str, str, str], tuple[int, frozenset[str]]] = OrderedDict()
+_RENDER_CACHE_SIZE = 256
+
+
+def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]], style: RenderStyle,
+                   notes: RenderNotes) -> int:  # fmt: skip
+    key = (tok.name, repr(style), repr(definitions))
+    hit = _RENDER_CACHE.get(key)
+    if hit is None:
+        text = render_functions(definitions, style, notes)
+        hit = (tok.count(text), frozenset(notes.seen))
+        _RENDER_CACHE[key] = hit
+        if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
+            _RENDER_CACHE.popitem(last=False)
+    notes.seen.update(hit[1])
+    return hit[0]
+
+
+# ---- Chat Completions -----------------------------------------------------------------------
+
+
+def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list[Mapping[str, Any]]:
+    """Function definitions from ``tools`` (and legacy ``functions``), each checked for a name."""
+    defs: list[Mapping[str, Any]] = []
+    if tools is not None and not is_sequence(tools):
+        raise MessageFormatError("tools", "must be a list of tool objects")
+    for i, tool in enumerate(tools or ()):
+        kind = get(tool, "type")
+        if kind not in (None, "function"):
+            counter.feature(f"tool_type:{kind}")
+            counter.note(f"tools[{i}] of type {kind!r} is defined by the server; its cost is not counted")
+            continue
+        defs.append(as_mapping(get(tool, "function"), f"tools[{i}].function"))
+    if functions is not None and not is_sequence(functions):
+        raise MessageFormatError("functions", "must be a list of function objects")
+    for i, function in enumerate(functions or ()):
+        defs.append(as_mapping(function, f"functions[{i}]"))
+    for i, definition in enumerate(defs):
+        if not isinstance(definition.get("name"), str) or not definition["name"]:
+            raise MessageFormatError(f"tools[{i}]", "a function needs a 'name' string")
+    return defs
+
+
+def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str, Any]) -> None:
+    """Feed a Chat Completions request (its ``messages`` and request-level fields) to ``counter``."""
+    if not is_sequence(messages):
         raise MessageFormatError("messages", "expected a list of message objects")
-    chat = table("chat")
-    fmt_name = chat["message_format_for"].get(info.snapshot, "chatml")
-    fmt = chat["message_formats"][fmt_name]
-    rules = chat["functions"]
-    counter = _Counter(tok, info, image_dimensions)
-    if info.snapshot not in fmt["verified_for"]:
-        counter.inexact(fmt.get("unverified_note", "message overhead not verified for this model"))
-
-    defs = _definitions(tools, functions)
-    padded = False
-    per_message: list[int] = []
-    has_system = False
+    messages = list(messages)
+    legacy_defs = body.get("functions")
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        role = _get(message, "role")
+        role = get(message, "role")
         if role not in ROLES:
             raise MessageFormatError(where, f"role {role!r} is not one of {sorted(ROLES)}")
-        pad = ""
-        if role == "system":
-            has_system = True
-            if defs and not padded:
-                pad, padded = rules["pad_first_system_message"], True
-        tokens = fmt["tokens_per_message"] + tok.count(role)
-        tokens += counter.content(_get(message, "content"), where, pad)
-        name = _get(message, "name")
-        if name is not None:
-            tokens += tok.count(_text(name, f"{where}.name")) + fmt["tokens_per_name"]
-        call = _get(message, "function_call")
-        if call is not None:
-            tokens += _call_tokens(tok, call, f"{where}.function_call") + rules["assistant_function_call"]
-        tool_calls = _get(message, "tool_calls")
-        if tool_calls:
-            counter.inexact(rules["tool_calls_note"])
-            for j, tool_call in enumerate(tool_calls):
-                function = _get(tool_call, "function")
-                tokens += _call_tokens(tok, function, f"{where}.tool_calls[{j}].function")
-                tokens += rules["assistant_function_call"]
+        content = get(message, "content")
+        tool_calls = get(message, "tool_calls")
+        if role == "assistant" and tool_calls:
+            if not is_sequence(tool_calls):
+                raise MessageFormatError(f"{where}.tool_calls", "must be a list of tool calls")
+            counter.tool_calls(_chat_calls(tool_calls, f"{where}.tool_calls"), content, f"{where}.content")
+            continue
         if role == "tool":
-            counter.inexact(rules["tool_calls_note"])
+            counter.tool_result(get(message, "tool_call_id"), content, where)
+            continue
+        if role == "system" and legacy_defs and counter.first_instruction_role is None:
+            content = _padded(content, where)
+        counter.message(role, content, where, name=get(message, "name"))
         if role == "function":
-            tokens += rules["function_role_adjustment"]
-        per_message.append(tokens)
-
-    tool_tokens = 0
-    if defs:
-        definition_tokens, unverified = _definition_tokens(tok, defs)
-        tool_tokens = definition_tokens + rules["definitions_overhead"]
-        if has_system:
-            tool_tokens += rules["system_message_adjustment"]
-        for what in dict.fromkeys(unverified):
-            counter.inexact(f"tool schemas with {what} have no API-verified rendering")
-    choice_tokens = _choice_tokens(tok, counter, function_call, "function_call", rules)
-    choice_tokens += _choice_tokens(tok, counter, tool_choice, "tool_choice", rules)
-    overhead = fmt["reply_priming"]
-    total = sum(per_message) + counter.image_tokens + tool_tokens + choice_tokens + overhead
-    return MessageCount(
-        total=total,
-        messages=tuple(per_message),
-        tools=tool_tokens,
-        tool_choice=choice_tokens,
-        images=counter.image_tokens,
-        overhead=overhead,
-        model=model,
-        snapshot=info.snapshot,
-        encoding=tok.name,
-        exact=not counter.reasons,
-        reasons=tuple(counter.reasons),
-    )
+            counter.feature("legacy_functions")
+            counter.per_item[-1] += table("chat")["legacy_functions"]["function_role_adjustment"]
+        call = get(message, "function_call")
+        if call is not None:
+            counter.legacy_function_call(call, f"{where}.function_call")
 
 
-# Tool schemas repeat across requests (an agent sends the same 20 tools every turn): cache the
-# count of their rendering, keyed by encoding and the schemas' repr (cheap, and it changes
-# whenever their content does).
-_DEFINITION_CACHE: OrderedDict[tuple[str, str], tuple[int, list[str]]] = OrderedDict()
-_DEFINITION_CACHE_SIZE = 256
+def _padded(content: Any, where: str) -> Any:
+    pad = table("chat")["legacy_functions"]["pad_first_system_message"]
+    if isinstance(content, str):
+        return content + pad
+    if is_sequence(content):
+        return [*content, {"type": "text", "text": pad}]
+    return content
 
 
-def _definition_tokens(tok: Tokenizer, defs: Sequence[Mapping[str, Any]]) -> tuple[int, list[str]]:
-    key = (tok.name, repr(defs))
-    hit = _DEFINITION_CACHE.get(key)
-    if hit is not None:
-        return hit
-    rendered, unverified = render_functions(defs)
-    result = (tok.count(rendered), unverified)
-    _DEFINITION_CACHE[key] = result
-    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
-        _DEFINITION_CACHE.popitem(last=False)
-    return result
+def _chat_calls(tool_calls: Sequence[Any], where: str) -> list[tuple[str, str, str | None]]:
+    calls = []
+    for j, call in enumerate(tool_calls):
+        kind = get(call, "type")
+        function = get(call, "function") if kind in (None, "function") else get(call, "custom")
+        if function is None:
+            raise MessageFormatError(f"{where}[{j}]",
+                "a tool call needs a 'function' with name and arguments")
+        name = text_value(get(function, "name"), f"{where}[{j}].function.name")
+        arguments = get(function, "arguments") if kind in (None, "function") else get(function, "input")
+        call_id = get(call, "id")
+        calls.append((name, text_value(arguments, f"{where}[{j}].function.arguments"),
+                      call_id if isinstance(call_id, str) else None))  # fmt: skip
+    return calls
 
 
-def _call_tokens(tok: Tokenizer, call: Any, where: str) -> int:
-    if call is None:
-        raise MessageFormatError(where, "a function call needs 'name' and 'arguments'")
-    name, arguments = _get(call, "name"), _get(call, "arguments")
-    tokens = tok.count(_text(name, f"{where}.name"))
-    if arguments is not None:
-        tokens += tok.count(_text(arguments, f"{where}.arguments"))
-    return tokens
+def count_chat_request_parts(counter: PromptCounter, body: Mapping[str, Any]) -> None:
+    """Tools, tool choice and response format of a Chat Completions body."""
+    defs = chat_definitions(body.get("tools"), body.get("functions"), counter)
+    if body.get("functions"):
+        _legacy_definitions(counter, defs)
+    else:
+        counter.tools(defs)
+    counter.tool_choice(body.get("tool_choice"))
+    if body.get("function_call") is not None:
+        _legacy_choice(counter, body["function_call"])
+    response_format = body.get("response_format")
+    if response_format is not None:
+        kind = get(response_format, "type")
+        if kind == "json_schema":
+            spec = get(response_format, "json_schema")
+            if spec is None:
+                raise MessageFormatError("response_format.json_schema",
+                    "a json_schema format needs its schema")
+            counter.json_schema(get(spec, "name"), get(spec, "schema"), get(spec, "description"),
+                                "response_format.json_schema")  # fmt: skip
+        elif kind == "json_object":
+            counter.json_object()
+        elif kind != "text":
+            raise MessageFormatError("response_format.type", f"{kind!r} is not a known format type")
 
 
-def _choice_tokens(
-    tok: Tokenizer, counter: _Counter, choice: Any, kind: str, rules: Mapping[str, Any]
-) -> int:
-    if choice is None or choice == "auto":
-        return 0
+def _legacy_definitions(counter: PromptCounter, defs: Sequence[Mapping[str, Any]]) -> None:
+    """2023 ``functions``: hmarr/openai-chat-tokens' API-verified framing."""
+    legacy = table("chat")["legacy_functions"]
+    counter.feature("legacy_functions")
+    style = RenderStyle(**table("chat")["render_styles"][legacy["render_style"]])
+    notes = RenderNotes(set())
+    tokens = counter.tok.count(render_functions(defs, style, notes)) + legacy["definitions_overhead"]
+    if counter.first_instruction_role == "system":
+        tokens += legacy["system_message_adjustment"]
+    counter.tools_tokens += tokens
+
+
+def _legacy_choice(counter: PromptCounter, choice: Any) -> None:
+    legacy = table("chat")["legacy_functions"]
+    counter.feature("legacy_functions")
     if choice == "none":
-        return int(rules[f"{kind}_none"])
-    if choice == "required":
-        counter.inexact(f"{kind}='required' has no API-verified cost; counted as 0")
-        return 0
-    target = _get(choice, "function") if kind == "tool_choice" else choice
-    name = _get(target, "name") if target is not None else None
-    if not isinstance(name, str):
-        raise MessageFormatError(kind, "must be 'none', 'auto', 'required' or name a function")
-    return int(rules[f"{kind}_named"]) + tok.count(name)
+        counter.choice_tokens += legacy["function_call_none"]
+    elif choice != "auto":
+        name = text_value(get(choice, "name"), "function_call.name")
+        counter.choice_tokens += legacy["function_call_named"] + counter.count(name)
+
+
+def definitions_json(definitions: Sequence[Mapping[str, Any]]) -> str:
+    """Stable JSON of function definitions (for reports and cache keys)."""
+    return json.dumps(definitions, sort_keys=True, default=str)

@@ -17,7 +17,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -420,11 +420,50 @@ def _reset_for_tests() -> None:
         callback()
 
 
+
+
+def as_of_date(value: date | str | None) -> date:
+    """The day an ``as_of`` argument names: a date, a datetime, an ISO string, or None for today.
+
+    >>> as_of_date("2024-06-01"), as_of_date(None) == date.today()
+    (datetime.date(2024, 6, 1), True)
+    """
+    if value is None:
+        return date.today()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip()).date()
+        except ValueError:
+            pass
+        raise ValueError(f"as_of {value!r} is not a date; use YYYY-MM-DD")
+    raise TypeError(f"as_of must be a date, a datetime or an ISO date string, not {type(value).__name__}")
+
+
+def resolve(name: str, as_of: date | str | None = None, *, warn: bool = True) -> ModelInfo:
+    """The registry's facts for ``name`` on ``as_of``; warns (once per call) if it is retired.
+
+    >>> resolve("gpt-4o", "2024-06-01").snapshot
+    'gpt-4o-2024-05-13'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a str, not {type(name).__name__}")
+    info = _lookup(name, as_of_date(as_of))
+    if warn:
+        warn_if_retired(info)
+    return info
+
+
 __all__ = [
     "ModelInfo",
     "Price",
+    "as_of_date",
     "model_info",
     "models",
     "register_model",
+    "resolve",
     "warn_if_retired",
 ]
