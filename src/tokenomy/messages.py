@@ -73,6 +73,7 @@ class PromptCounter:
         self.first_instruction_role: str | None = None
         self.result_headers: dict[str, str] = {}
         self.first_system_text: str | None = None
+        self.comment_bonus = 0
         self.assistant_text_messages = 0
 
     # ---- bookkeeping ---------------------------------------------------------------------------
@@ -288,6 +289,7 @@ class PromptCounter:
         if any(key in d for d in properties for key in commented):
             self.feature("schema:property comments")
             tokens += api.property_comments
+            self.comment_bonus = api.property_comments
         self.tools_tokens += tokens
         return tokens
 
@@ -331,8 +333,13 @@ class PromptCounter:
             # message, or a system message of its own; every assistant turn (the reply and each
             # assistant message with text) carries a tag naming the format
             if self.tools_tokens:
+                # the section joins the tools' system message: no reply tag, and the one token
+                # that commented parameters add is gone (gt0115, gt0480-0519)
                 self.feature("json_schema_with_tools")
-                tokens = self.count(text)
+                self.tools_tokens -= self.comment_bonus
+                tokens = self.count(text) + api.json_schema_with_tools
+                self.format_tokens += tokens
+                return tokens
             elif self.first_system_text is not None:
                 joined = self.first_system_text + api.json_schema_separator + text
                 tokens = self.count(joined) - self.count(self.first_system_text)

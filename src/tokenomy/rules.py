@@ -26,7 +26,7 @@ APIS = ("chat", "responses")
 # constants of one API section; a user file may change these and nothing else
 _API_INTS = (
     "tool_call", "parallel_call", "parallel_empty_arguments", "property_comments", "json_object",
-    "json_schema",
+    "json_schema", "json_schema_with_tools",
     "json_schema_tag", "tools_per_tool", "text_json_schema", "file_part", "file_only_message",
     "image_message",
 )  # fmt: skip
@@ -48,6 +48,7 @@ class ApiRules:
     json_object: int = 0
     json_schema: int = 0
     json_schema_tag: int = 0
+    json_schema_with_tools: int = 0
     json_schema_separator: str = "\n\n"
     text_json_schema: int = 0
     file_part: int = 0
