@@ -1,8 +1,8 @@
 """Shared fixtures: tiktoken itself as the reference, and the real-text corpus.
 
-With TOKENOMY_ENCODINGS_DIR set (CI), tiktoken is fed the same files through its own cache
-mechanism, so the reference is tiktoken's own loader and hash check, not ours. Without it (a
-user's machine), tiktoken downloads as usual. Corpus tests skip with a reason when
+tiktoken is fed the vocabulary files (those of TOKENOMY_ENCODINGS_DIR when set, else the ones
+bundled in data/encodings) through its own cache mechanism, so the reference is tiktoken's own
+loader and hash check, not ours, and nothing is downloaded. Corpus tests skip with a reason when
 TOKENOMY_CORPUS_DIR is unset and fail when it is set but a file is missing.
 """
 
@@ -31,13 +31,15 @@ ENCODING_SPECS = tomllib.loads((_DATA / "encodings.toml").read_text("utf-8"))["e
 ENCODING_NAMES = tuple(ENCODING_SPECS)
 
 
+BUNDLED_DIR = _DATA / "encodings"
+
+
 def _prime_tiktoken_cache() -> None:
-    if not ENCODINGS_DIR:
-        return
+    folder = Path(ENCODINGS_DIR) if ENCODINGS_DIR else BUNDLED_DIR
     cache = Path(tempfile.mkdtemp(prefix="tokenomy-tiktoken-cache-"))
     for spec in ENCODING_SPECS.values():
         for entry in spec["files"]:
-            source = Path(ENCODINGS_DIR) / entry["name"]
+            source = folder / entry["name"]
             key = hashlib.sha1(entry["url"].encode()).hexdigest()
             if source.is_file() and not (cache / key).exists():
                 (cache / key).symlink_to(source)
@@ -61,15 +63,14 @@ def _fast_installed() -> bool:
 
 
 # every exactness test runs on tiktoken itself and on each installed fast backend
-BACKENDS = ("tiktoken", "auto") if _fast_installed() else ("tiktoken",)
+BACKENDS = ("tiktoken", "fast") if _fast_installed() else ("tiktoken",)
 
 
 def tokenizer(name: str, backend: str):  # type: ignore[no-untyped-def]
-    """A Tokenizer for ``name`` served by ``backend`` ("tiktoken", or "auto" for the fast one)."""
-    from tokenomy.encodings import load_encoding
+    """A Tokenizer for ``name`` served by ``backend`` ("tiktoken", "fast" from the first call, or "auto")."""
     from tokenomy.tokenizer import Tokenizer
 
-    return Tokenizer(load_encoding(name), backend=backend)
+    return Tokenizer(name, backend=backend)
 
 
 def corpus_path(name: str) -> Path:
