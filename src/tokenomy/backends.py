@@ -133,7 +133,7 @@ _CANDIDATES: tuple[tuple[Callable[[str], bool], Callable[[str], FastCounter | No
 )
 _lock = threading.Lock()
 _chosen: dict[str, tuple[FastCounter | None, BackendStatus]] = {}
-_waiting: dict[str, BackendStatus] = {}  # tiktoken serves while a fast backend waits to pay off
+_tiktoken_serves: dict[str, BackendStatus] = {}  # encodings tiktoken serves without a fast check
 
 
 def backend_mode() -> str:
@@ -155,9 +155,9 @@ def fast_offered(encoding: str) -> str | None:
     return None
 
 
-def note_waiting(encoding: str, reason: str) -> None:
-    """Record that tiktoken serves ``encoding`` for now (shown by :func:`backend_info`)."""
-    _waiting.setdefault(encoding, BackendStatus(encoding, "tiktoken", _tiktoken_version(), reason))
+def note_tiktoken(encoding: str, reason: str) -> None:
+    """Record that tiktoken serves ``encoding``, and why (shown by :func:`backend_info`)."""
+    _tiktoken_serves.setdefault(encoding, BackendStatus(encoding, "tiktoken", _tiktoken_version(), reason))
 
 
 def expected_canaries(encoding: str) -> tuple[list[int], list[str]] | None:
@@ -235,5 +235,5 @@ def backend_info() -> dict[str, BackendStatus]:
     >>> backend_info()["o200k_base"].backend in ("tiktoken", "toktok")
     True
     """
-    statuses = {**_waiting, **{name: status for name, (_, status) in _chosen.items()}}
+    statuses = {**_tiktoken_serves, **{name: status for name, (_, status) in _chosen.items()}}
     return dict(sorted(statuses.items()))

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
-from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_waiting
+from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_tiktoken
 from tokenomy.encodings import encoding_names, encoding_spec, forget_encoding, load_encoding
 from tokenomy.errors import BudgetError, UnsupportedModelError
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
@@ -85,8 +85,8 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "_waiting",
-                 "name")  # fmt: skip
+    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "_reason",
+                 "_waiting", "name")  # fmt: skip
 
     def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
         if backend not in ("auto", "fast", "tiktoken"):
@@ -110,8 +110,18 @@ class Tokenizer:
             self._fast = fast_backend(self.name)
         # characters tiktoken may still count before the fast backend is built (None: never)
         self._waiting: int | None = None
-        if backend == "auto" and fast_offered(self.name) is not None:
-            self._waiting = _SWITCH_CHARS
+        # why tiktoken serves, for backend_info() (None: the choice is recorded elsewhere)
+        self._reason: str | None = None
+        if backend == "auto":
+            offered = fast_offered(self.name)
+            if offered is not None:
+                self._waiting = _SWITCH_CHARS
+                self._reason = (f"{offered} is installed; it is built once about {_SWITCH_CHARS >> 20}M "
+                                "characters are counted (that repays its build)")  # fmt: skip
+            elif backend_mode() == "tiktoken":
+                self._reason = "TOKENOMY_BACKEND=tiktoken"
+            else:
+                self._reason = "no fast backend installed for this encoding (pip install 'tokenomy[fast]')"
         if self._fast is None and self._waiting is None:
             self._tiktoken()
 
@@ -119,9 +129,8 @@ class Tokenizer:
         """tiktoken's core encoder, building the Encoding on first use."""
         if self._core is None:
             encoding = self.encoding
-            if self._waiting is not None:
-                note_waiting(self.name, f"{fast_offered(self.name)} is installed; it is built once about "
-                             f"{_SWITCH_CHARS >> 20}M characters are counted (that repays it)")  # fmt: skip
+            if self._reason is not None:
+                note_tiktoken(self.name, self._reason)
             self._core = encoding._core_bpe
         return self._core
 
