@@ -4,15 +4,21 @@ tiktoken is fed the vocabulary files (those of TOKENOMY_ENCODINGS_DIR when set, 
 bundled in data/encodings) through its own cache mechanism, so the reference is tiktoken's own
 loader and hash check, not ours, and nothing is downloaded. Corpus tests skip with a reason when
 TOKENOMY_CORPUS_DIR is unset and fail when it is set but a file is missing.
+
+The whole suite runs with the network refused: a connection to anything but this machine, or a
+name look-up of another host, fails the test that made it (Dask's local cluster uses loopback).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tiktoken
@@ -32,6 +38,44 @@ ENCODING_NAMES = tuple(ENCODING_SPECS)
 
 
 BUNDLED_DIR = _DATA / "encodings"
+
+
+def _local(host: Any) -> bool:
+    if host in (None, "", "localhost", b"localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host if isinstance(host, str) else host.decode()).is_loopback
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return False
+
+
+def _refuse_remote(family: int, address: Any) -> None:
+    if family == getattr(socket, "AF_UNIX", None) or _local(address[0] if isinstance(address, tuple) else address):
+        return
+    raise AssertionError(f"network connection to {address!r} attempted: tokenomy must never use the network")
+
+
+class _LoopbackOnlySocket(socket.socket):
+    def connect(self, address: Any) -> None:
+        _refuse_remote(self.family, address)
+        super().connect(address)
+
+    def connect_ex(self, address: Any) -> int:
+        _refuse_remote(self.family, address)
+        return super().connect_ex(address)
+
+
+_getaddrinfo = socket.getaddrinfo
+
+
+def _local_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _local(host):
+        raise AssertionError(f"name look-up of {host!r} attempted: tokenomy must never use the network")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket = _LoopbackOnlySocket  # type: ignore[misc]
+socket.getaddrinfo = _local_getaddrinfo
 
 
 def _prime_tiktoken_cache() -> None:
