@@ -10,6 +10,7 @@ counts in its own process instead: parallelism is an optimisation, never a new w
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -88,7 +89,17 @@ def pool() -> ProcessPoolExecutor:
                 initargs=(key,),
             )
             _pool_folder = key
+            atexit.register(_close)
         return _pool
+
+
+def _close() -> None:
+    """Shut the pool down at exit, while the modules it needs are still there."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
 
 
 def map_batches(
