@@ -146,13 +146,12 @@ class Tokenizer:
         with self._lock:
             if self._waiting is not None:
                 self._waiting = None
-                fast = fast_backend(self.name)
-                if fast is not None:
-                    self._fast = fast
-                    # one vocabulary in memory: tiktoken's is rebuilt only if asked for again
-                    self._encoding = self._core = None
-                    forget_encoding(self.name)
-                    _hot.clear()
+                # one vocabulary in memory at a time: tiktoken's goes before the fast one is built
+                # (and is rebuilt only if asked for again, or if the fast backend fails its check)
+                self._encoding = self._core = None
+                forget_encoding(self.name)
+                self._fast = fast_backend(self.name)
+                _hot.clear()
         return self._fast is not None
 
     def __repr__(self) -> str:
