@@ -38,7 +38,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        shown = not any(action.default is v for v in (None, False, argparse.SUPPRESS)) and action.default != []
+        default = action.default
+        shown = not any(default is v for v in (None, False, argparse.SUPPRESS)) and default != []
         if shown and "%(default)" not in text:
             text += " (default: %(default)s)"
         return text
