@@ -126,3 +126,28 @@ def test_a_big_first_call_builds_only_the_fast_backend() -> None:
     blocks = ["word " * 200_000] * 3
     assert tok.count_stream(iter(blocks), block_chars=1_000_000) == len(tiktoken_enc("o200k_base").encode_ordinary("".join(blocks)))
     assert tok.backend == "toktok" and tok._encoding is None
+
+
+@pytest.mark.skipif("fast" not in BACKENDS, reason="the fast extra (toktok-rs) is not installed")
+def test_the_switch_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight threads counting across the switch all get tiktoken's count, and tiktoken's
+    vocabulary is not rebuilt behind the fast backend's back."""
+    import threading
+
+    monkeypatch.setattr(tokenizer_module, "_SWITCH_CHARS", 20_000)
+    text = "Threads meet the switch. " * 40
+    expected = len(tiktoken_enc("cl100k_base").encode_ordinary(text))
+    tok = Tokenizer("cl100k_base")
+    barrier, results = threading.Barrier(8), []
+
+    def work() -> None:
+        barrier.wait()
+        results.extend(tok.count(text) for _ in range(40))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 320
+    assert tok.backend == "toktok" and tok._encoding is None and tok._core is None

@@ -75,8 +75,10 @@ def _has_long_whitespace_run(text: str) -> bool:
 class Tokenizer:
     """One encoding with exact, crash-free counting, by name (or a tiktoken ``Encoding``).
 
-    A conformant fast backend serves when installed; tiktoken's ``Encoding`` is then built only
-    if something needs it (``decode``, ``encoding``), so one vocabulary is in memory.
+    ``backend="auto"`` counts with tiktoken until a conformant fast backend (if installed) repays
+    its build, then with the fast one, dropping tiktoken's vocabulary; ``"fast"`` uses the fast
+    one from the start, ``"tiktoken"`` never. tiktoken's ``Encoding`` is rebuilt only if something
+    needs it later (``decode``, ``encoding``, special tokens).
 
     >>> tok = encoding_for("cl100k_base")
     >>> tok.count("tiktoken is great!"), tok.encode("tiktoken is great!")
@@ -126,13 +128,20 @@ class Tokenizer:
             self._tiktoken()
 
     def _tiktoken(self) -> Any:
-        """tiktoken's core encoder, building the Encoding on first use."""
-        if self._core is None:
-            encoding = self.encoding
-            if self._reason is not None:
-                note_tiktoken(self.name, self._reason)
-            self._core = encoding._core_bpe
-        return self._core
+        """tiktoken's core encoder, building the Encoding on first use; ``None`` if the fast
+        backend took over (a switch in another thread is waited for, not raced)."""
+        core = self._core
+        if core is None:
+            with self._lock:
+                if self._fast is not None:
+                    return None
+                if self._core is None:
+                    encoding = self.encoding
+                    if self._reason is not None:
+                        note_tiktoken(self.name, self._reason)
+                    self._core = encoding._core_bpe
+                core = self._core
+        return core
 
     def _spend(self, chars: int) -> bool:
         """Account ``chars`` of work to tiktoken; True if the fast backend serves from now on."""
@@ -187,6 +196,8 @@ class Tokenizer:
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
         core = self._core or self._tiktoken()
+        if core is None:
+            return self.count(text)
         if len(text) < 2 * _RUN_STEP:
             try:
                 return len(core.encode_ordinary(text))
@@ -240,6 +251,8 @@ class Tokenizer:
             except UnicodeEncodeError:
                 return list(self._fast.encode(_without_surrogates(text)))
         core = self._core or self._tiktoken()
+        if core is None:
+            return self.encode(text)
         if len(text) < 2 * _RUN_STEP:
             try:
                 return core.encode_ordinary(text)  # type: ignore[no-any-return]
@@ -257,7 +270,8 @@ class Tokenizer:
                 return self._fast.encode_array(_without_surrogates(text))
         import numpy as np
 
-        self._tiktoken()
+        if self._tiktoken() is None:
+            return self.encode_array(text)
         if len(text) < _SHORT or not _has_long_whitespace_run(text):
             try:
                 return self.encoding.encode_to_numpy(text, disallowed_special=())
@@ -523,9 +537,9 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
 def _hot_counter(tok: Tokenizer) -> Callable[[str], int | list[int]]:
     if tok._fast is not None:
         return tok._fast.count
-    if tok._waiting is not None:  # Tokenizer.count keeps the account until the fast backend serves
-        return tok.count
-    return tok._tiktoken().encode_ordinary  # type: ignore[no-any-return]
+    core = None if tok._waiting is not None else tok._tiktoken()
+    # while the fast backend may still take over, Tokenizer.count keeps the account
+    return tok.count if core is None else core.encode_ordinary
 
 
 def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial = ()) -> int:
