@@ -8,6 +8,7 @@ links), so nothing is downloaded.
 
     python benchmarks/coldstart.py                      # cold start and memory, 15 rounds
     python benchmarks/coldstart.py --stream-mb 200      # and count_stream of a 200 MB file
+    python benchmarks/coldstart.py --stages             # where a first count's time goes, per idea
 
 Bytecode is cached as after ``pip install`` (``PYTHONDONTWRITEBYTECODE`` is dropped and an untimed
 round runs first). "Without the fast extra" runs with ``TOKENOMY_BACKEND=tiktoken`` (toktok is then never imported),
@@ -62,6 +63,41 @@ STREAM = (
 )
 
 
+# Each stage timed in a new process (ms); the ideas of issue 13 side by side with what they replace.
+STAGES = r"""
+import json, sys, time
+T = time.perf_counter
+out = {}
+t = T(); import tokenomy; out["import tokenomy"] = T() - t
+t = T(); import tokenomy.tokenizer; out["import the modules a first count needs"] = T() - t
+t = T(); import numpy; out["import numpy (no longer on that path)"] = T() - t
+from tokenomy._data import data_dir, sections
+import tomllib
+t = T(); tomllib.loads((data_dir() / "models.toml").read_text("utf-8")); out["parse all of models.toml (before)"] = T() - t
+t = T(); sections("models", "models")["gpt-4o-2024-08-06"]; out["read one model's rows (now)"] = T() - t
+from tokenomy.encodings import bundled_dir, _ranks, _read_verified, encoding_spec, _build
+import tiktoken.load
+path = bundled_dir() / "o200k_base.tiktoken"
+t = T(); tiktoken.load.load_tiktoken_bpe(str(path)); out["o200k ranks, tiktoken's loader (before)"] = T() - t
+t = T(); ranks = _ranks(_read_verified(path, encoding_spec("o200k_base")["files"][0]["sha256"]))
+out["o200k ranks, SHA-256 + bulk parse (now)"] = T() - t
+t = T(); _build("o200k_base", encoding_spec("o200k_base"), ranks); out["o200k tiktoken Encoding"] = T() - t
+del ranks
+try:
+    import toktok
+    t = T(); toktok._encoding("o200k_base"); out["o200k toktok vocabulary"] = T() - t
+    from tokenomy.backends import _conforms, _toktok
+    fast = _toktok("o200k_base")
+    t = T(); assert _conforms(fast, "o200k_base") is None; out["canary check on stored answers (now)"] = T() - t
+    enc = tiktoken.get_encoding("o200k_base")
+    from tokenomy.backends import CANARIES, clean
+    t = T(); [enc.encode_ordinary(clean(c)) for c in CANARIES]; out["tiktoken encoding the canaries (before)"] = T() - t
+except ImportError:
+    pass
+print(json.dumps({k: v * 1000 for k, v in out.items()}))
+"""
+
+
 def tiktoken_cache(folder: Path) -> Path:
     """A TIKTOKEN_CACHE_DIR whose entries link to the bundled files (tiktoken still checks them)."""
     specs = tomllib.loads((DATA / "encodings.toml").read_text("utf-8"))["encodings"]
@@ -97,7 +133,11 @@ def main() -> None:
     parser.add_argument("--python-without-fast", help="interpreter without toktok (default: TOKENOMY_BACKEND=tiktoken)")
     parser.add_argument("--stream-mb", type=int, default=0, help="also count_stream a file of this size")
     parser.add_argument("--stream-rounds", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="time each stage of a first count instead")
     args = parser.parse_args()
+    if args.stages:
+        stages(args.rounds)
+        return
 
     python = sys.executable
     cli = str(Path(python).with_name("tokenomy"))
@@ -172,6 +212,22 @@ def main() -> None:
                 print(f"| {name} | {wall:.2f} s | {rss:.0f} MB |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stages(rounds: int) -> None:
+    """Median time of each stage of a first count, each round in a new process."""
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="tokenomy-stages-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENOMY_", "TIKTOKEN_", "PYTHONDONTWRITEBYTECODE"))}
+        env["TIKTOKEN_CACHE_DIR"] = str(tiktoken_cache(Path(tmp)))
+        subprocess.run([sys.executable, "-c", STAGES], env=env, check=True, capture_output=True)  # bytecode
+        runs = [json.loads(subprocess.run([sys.executable, "-c", STAGES], env=env, check=True, capture_output=True,
+                                          text=True).stdout) for _ in range(rounds)]  # fmt: skip
+    print(f"{rounds} processes, medians; Python {sys.version.split()[0]}\n")
+    print("| stage | ms |\n| --- | ---: |")
+    for name in runs[0]:
+        print(f"| {name} | {statistics.median(r[name] for r in runs):.0f} |")
 
 
 if __name__ == "__main__":
