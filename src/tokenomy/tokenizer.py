@@ -351,7 +351,7 @@ class Tokenizer:
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
-        if self._fast is not None:
+        if self._fast is not None or self._spend(len(text)):
             return sum(
                 self.count_batch([text[a:b] for a, b in itertools.pairwise(_even_cuts(text, 4 * workers))])
             )
