@@ -30,6 +30,7 @@ from tokenomy.datasets import (
 )
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import TokenomyError
+from tokenomy.registry import DateLike, day_of
 
 
 def _require() -> Any:
@@ -109,7 +110,7 @@ def analyze(
     kind: str = "batch",
     model: str | None = None,
     *,
-    as_of: date | None = None,
+    as_of: DateLike | None = None,
     epochs: int | None = None,
     scheduler: str | None = None,
     blocksize: int | str | None = "64MiB",
@@ -125,7 +126,7 @@ def analyze(
     if kind not in KINDS:
         raise TokenomyError(f"kind must be one of {KINDS}, not {kind!r}")
     folder = encodings_dir()
-    spec = WorkerSpec(kind, model, as_of or date.today(), str(folder) if folder else None)
+    spec = WorkerSpec(kind, model, day_of(as_of), str(folder) if folder else None)
     if hasattr(paths, "to_bag") and hasattr(paths, "columns"):  # a dask DataFrame
         bag = paths.to_bag(format="dict")
         spec = dataclasses.replace(spec, json_lines=False)
