@@ -55,7 +55,7 @@ def test_conversation_50(benchmark, corpus: str, kind: str) -> None:  # type: ig
     encode = tiktoken_enc("o200k_base").encode_ordinary
     benchmark.group = "messages-50"
     if kind == "count_messages":
-        result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").total)
+        result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").tokens)
     elif kind == "litellm token_counter":
         litellm = pytest.importorskip("litellm")
         result = benchmark(lambda: litellm.token_counter(model="gpt-4o", messages=chat))
@@ -80,7 +80,7 @@ def test_conversation_50_bookkeeping(benchmark, corpus: str, kind: str) -> None:
         with use_backend("o200k_base", "tiktoken"):
             tok = tokenomy.encoding_for("o200k_base")
             result = benchmark.pedantic(
-                lambda: tokenomy.count_messages(chat, "gpt-4o").total, setup=tok._cache.clear, rounds=300
+                lambda: tokenomy.count_messages(chat, "gpt-4o").tokens, setup=tok._cache.clear, rounds=300
             )
     else:
         result = benchmark.pedantic(cookbook_count, args=(chat, encode), rounds=300)
@@ -89,7 +89,8 @@ def test_conversation_50_bookkeeping(benchmark, corpus: str, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["tiktoken render+encode", "count_messages"])
 def test_twenty_tools(benchmark, kind: str) -> None:  # type: ignore[no-untyped-def]
-    from tokenomy.messages import render_functions
+    from tokenomy._data import table
+    from tokenomy._render import RenderStyle, render_functions
 
     chat = [{"role": "system", "content": "You are a helpful assistant."},
             {"role": "user", "content": "Find me something."}]  # fmt: skip
@@ -97,9 +98,10 @@ def test_twenty_tools(benchmark, kind: str) -> None:  # type: ignore[no-untyped-
     encode = tiktoken_enc("o200k_base").encode_ordinary
     benchmark.group = "messages-20-tools"
     if kind == "count_messages":
-        benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o", tools=tools).total)
+        benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o", tools=tools).tokens)
     else:
         # the tokenizer's share: encoding the rendered definitions and every message value
-        rendered = render_functions([t["function"] for t in tools])[0]
+        style = RenderStyle(**table("chat")["render_styles"]["typescript"])
+        rendered = render_functions([t["function"] for t in tools], style)
         benchmark(lambda: len(encode(rendered)) + cookbook_count(chat, encode))
     json.dumps(tools)
