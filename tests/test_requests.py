@@ -243,7 +243,6 @@ def test_bad_bodies_name_the_field(endpoint: str, body: dict[str, Any], where: s
     assert raised.value.where == where and str(raised.value).startswith(where)
 
 
-@pytest.mark.xfail(strict=True, reason="an unhashable role raises TypeError")
 @pytest.mark.parametrize("role", [["user"], {"name": "user"}])
 def test_chat_role_that_is_not_a_string(role: Any) -> None:
     """A chat message whose role is a list or an object raises MessageFormatError naming the role."""

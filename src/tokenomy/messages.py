@@ -468,8 +468,8 @@ def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         role = get(message, "role")
-        if role not in ROLES:
-            raise MessageFormatError(where, f"role {role!r} is not one of {sorted(ROLES)}")
+        if not isinstance(role, str) or role not in ROLES:  # a list or dict role is unhashable
+            raise MessageFormatError(f"{where}.role", f"role {role!r} is not one of {sorted(ROLES)}")
         content = get(message, "content")
         tool_calls = get(message, "tool_calls")
         if role == "assistant" and tool_calls:
