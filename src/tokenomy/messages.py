@@ -440,6 +440,13 @@ def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]], sty
 def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list[Mapping[str, Any]]:
     """Function definitions from ``tools`` (and legacy ``functions``), each checked for a name."""
     defs: list[Mapping[str, Any]] = []
+
+    def add(definition: Any, where: str) -> None:
+        definition = as_mapping(definition, where)
+        if not isinstance(definition.get("name"), str) or not definition["name"]:
+            raise MessageFormatError(f"{where}.name", "a function needs a 'name' string")
+        defs.append(definition)
+
     if tools is not None and not is_sequence(tools):
         raise MessageFormatError("tools", "must be a list of tool objects")
     for i, tool in enumerate(tools or ()):
@@ -448,14 +455,11 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
             counter.feature(f"tool_type:{kind}")
             counter.note(f"tools[{i}] of type {kind!r} is defined by the server; its cost is not counted")
             continue
-        defs.append(as_mapping(get(tool, "function"), f"tools[{i}].function"))
+        add(get(tool, "function"), f"tools[{i}].function")
     if functions is not None and not is_sequence(functions):
         raise MessageFormatError("functions", "must be a list of function objects")
     for i, function in enumerate(functions or ()):
-        defs.append(as_mapping(function, f"functions[{i}]"))
-    for i, definition in enumerate(defs):
-        if not isinstance(definition.get("name"), str) or not definition["name"]:
-            raise MessageFormatError(f"tools[{i}]", "a function needs a 'name' string")
+        add(function, f"functions[{i}]")
     return defs
 
 
