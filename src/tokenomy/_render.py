@@ -120,6 +120,7 @@ class _Schema:
         defs = root.get("$defs") or root.get("definitions") or {}
         self.defs: Mapping[str, Any] = defs if isinstance(defs, Mapping) else {}
         self.resolving: list[str] = []
+        self.nesting = 0
 
     def properties(self, schema: Mapping[str, Any], depth: int) -> str:
         if depth > MAX_SCHEMA_DEPTH:
@@ -180,9 +181,18 @@ class _Schema:
             return self.type(schema, depth)
 
     def type(self, prop: Mapping[str, Any], depth: int) -> str:
-        if depth > MAX_SCHEMA_DEPTH:
+        # ``depth`` counts object levels (it sets indentation); array items and anyOf options nest
+        # too, so the limit counts every schema on the path
+        if self.nesting >= MAX_SCHEMA_DEPTH:
             raise MessageFormatError("tool parameters",
                 f"schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
+        self.nesting += 1
+        try:
+            return self._type(prop, depth)
+        finally:
+            self.nesting -= 1
+
+    def _type(self, prop: Mapping[str, Any], depth: int) -> str:
         kind = prop.get("type")
         options = prop.get("anyOf") or prop.get("oneOf")
         if isinstance(kind, list):
