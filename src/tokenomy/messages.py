@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy._render import RenderNotes, RenderStyle, render_functions, render_json_schema_format, walk
+from tokenomy._render import (
+    MAX_SCHEMA_DEPTH,
+    RenderNotes,
+    RenderStyle,
+    render_functions,
+    render_json_schema_format,
+    walk,
+)
 from tokenomy._results import get
 from tokenomy.audio import audio_seconds
 from tokenomy.errors import ImageError, MessageFormatError
@@ -422,7 +429,10 @@ _RENDER_CACHE_SIZE = 256
 
 def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]], style: RenderStyle,
                    notes: RenderNotes) -> int:  # fmt: skip
-    key = (tok.name, repr(style), repr(definitions))
+    try:
+        key = (tok.name, repr(style), repr(definitions))
+    except RecursionError:  # nested far past what render_functions accepts
+        raise MessageFormatError("tools", f"a schema nested deeper than {MAX_SCHEMA_DEPTH} levels") from None
     hit = _RENDER_CACHE.get(key)
     if hit is None:
         text = render_functions(definitions, style, notes)
