@@ -410,6 +410,25 @@ def test_two_calls_in_one_message_bill_the_parallel_wrapper() -> None:
     assert "parallel_tool_calls" in result.features
 
 
+@pytest.mark.parametrize(
+    "levels",
+    [
+        10,
+        pytest.param(
+            100_000, marks=pytest.mark.xfail(strict=True, reason="json.loads's RecursionError escapes")
+        ),
+    ],
+)
+def test_parallel_call_arguments_nested_too_deep_for_json(levels: int) -> None:
+    """Parallel call arguments too deeply nested to parse are counted as text and flagged, not a crash."""
+    nested = "[" * levels + "]" * levels
+    calls = [_call("c1", "f", nested), _call("c2", "f", "{}")]
+    result = count_request(
+        {"model": "gpt-4o", "messages": [{"role": "assistant", "content": None, "tool_calls": calls}]}
+    )
+    assert result.tokens > 0 and ("parallel_tool_calls_with_invalid_json" in result.features) == (levels > 10)
+
+
 def test_harmony_reply_priming_is_one_less_than_chatml() -> None:
     """gpt-5-mini (harmony) bills one token less than gpt-4o (chatml) for the same single user message."""
     body = {"messages": [user("Hello there")]}
