@@ -386,17 +386,27 @@ def _is_empty_object(arguments: str) -> bool:
 
 def _parallel_wrapper(calls: Sequence[tuple[str, str, str | None]], counter: PromptCounter) -> str:
     """The ``multi_tool_use.parallel`` call that several tool calls in one message are billed as:
-    each call's arguments parsed and written back compactly."""
+    each call's arguments parsed and written back compactly (kept as text if that fails)."""
     uses = []
     for name, arguments, _ in calls:
         try:
             parameters: Any = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            counter.feature("parallel_tool_calls_with_invalid_json")
-            counter.note("parallel tool call arguments that are not JSON: billed text unknown")
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
+            _unknown_arguments(counter)
             parameters = arguments
         uses.append({"recipient_name": f"functions.{name}", "parameters": parameters})
-    return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # parsed, but three levels more are too deep to write back
+        _unknown_arguments(counter)
+        uses = [{**use, "parameters": arguments} for use, (_, arguments, _) in zip(uses, calls, strict=True)]
+        return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _unknown_arguments(counter: PromptCounter) -> None:
+    counter.feature("parallel_tool_calls_with_invalid_json")
+    counter.note("parallel tool call arguments that are not JSON, or nest too deep to rewrite: "
+                 "billed text unknown")  # fmt: skip
 
 
 def _only_files(content: Any) -> bool:
