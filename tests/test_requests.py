@@ -163,13 +163,8 @@ def test_reasoning_item_is_flagged_not_fatal() -> None:
 
 
 @pytest.mark.parametrize(
-    "content",
-    [
-        [{"type": "input_text", "text": "the quick brown fox"}],
-        pytest.param("the quick brown fox", marks=pytest.mark.xfail(
-            strict=True, reason="an unknown item's string content is dropped")),
-    ],
-)  # fmt: skip
+    "content", [[{"type": "input_text", "text": "the quick brown fox"}], "the quick brown fox"]
+)
 def test_unknown_item_type_counts_its_text(content: Any) -> None:
     """An input item of an unknown type is counted for its text and flagged, never a crash."""
 

@@ -279,8 +279,9 @@ def _responses_items(counter: PromptCounter, items: Sequence[Any]) -> None:
         elif isinstance(kind, str):
             counter.feature(f"item:{kind}")
             counter.note(f"{where}: input item type {kind!r} is not known to tokenomy; counted for its text")
-            counter.message("user", get(item, "content") if is_sequence(get(item, "content")) else None,
-                where)
+            content = get(item, "content")
+            counter.message("user", content if isinstance(content, str) or is_sequence(content) else None,
+                where)  # fmt: skip
         else:
             raise MessageFormatError(where, "an input item needs a 'type' or a 'role'")
         i += 1
