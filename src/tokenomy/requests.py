@@ -331,7 +331,8 @@ def _output_cap(body: Mapping[str, Any], kind: str) -> int | None:
     cap = next((body[f] for f in fields if body.get(f) is not None), None)
     if cap is None:
         return None
-    choices = body.get("n", 1) if kind != "responses" else 1
+    choices = body.get("n") if kind != "responses" else None
+    choices = 1 if choices is None else choices  # the API reads n: null as its default, 1
     for name, value in (("max_tokens", cap), ("n", choices)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 1 << 40:
             raise MessageFormatError(f"body.{name}", f"{value!r} is not a whole number of tokens")
