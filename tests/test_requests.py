@@ -345,12 +345,14 @@ def test_max_output_tokens(endpoint: str, fields: dict[str, Any], cap: int | Non
     assert count_request(body, endpoint=endpoint).max_output_tokens == cap
 
 
-@pytest.mark.xfail(strict=True, reason="the error names body.max_tokens whatever field was given")
 def test_a_bad_output_cap_is_named_by_its_field() -> None:
-    """A negative max_output_tokens raises MessageFormatError naming max_output_tokens."""
+    """A bad cap or choice count raises MessageFormatError naming the field given."""
     with pytest.raises(MessageFormatError) as raised:
         count_request({"model": "gpt-4o", "input": "hi", "max_output_tokens": -5}, endpoint=RESPONSES_PATH)
     assert raised.value.where == "body.max_output_tokens"
+    with pytest.raises(MessageFormatError) as raised:
+        count_request({"model": "gpt-4o", "messages": [user("hi")], "max_tokens": 5, "n": "2"})
+    assert raised.value.where == "body.n"
 
 
 # ---- billed structure, from tiktoken and data/chat.toml -------------------------------------------
