@@ -138,7 +138,6 @@ def test_file_data_as_data_url_or_bare_base64() -> None:
         chat_file({"filename": "x.pdf", "file_data": 42})
 
 
-@pytest.mark.xfail(strict=True, reason="the path leaves out the part's `file` object")
 def test_bad_file_data_names_its_path() -> None:
     """file_data that is not a string is reported at messages[i].content[j].file.file_data."""
     with pytest.raises(MessageFormatError) as raised:

@@ -125,7 +125,7 @@ class PromptCounter:
         if kind == "input_audio":
             return self.audio(get(part, "input_audio"), f"{where}.input_audio")
         if kind in ("file", "input_file"):
-            return self.file(get(part, "file") if kind == "file" else part, where)
+            return self.file(get(part, "file"), f"{where}.file") if kind == "file" else self.file(part, where)
         if not isinstance(kind, str):
             raise MessageFormatError(where, "a content part needs a 'type' string")
         self.feature(f"part:{kind}")
