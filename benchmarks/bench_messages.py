@@ -55,7 +55,7 @@ def test_conversation_50(benchmark, corpus: str, kind: str) -> None:  # type: ig
     encode = tiktoken_enc("o200k_base").encode_ordinary
     benchmark.group = "messages-50"
     if kind == "count_messages":
-        result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").total)
+        result = benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o").tokens)
     elif kind == "litellm token_counter":
         litellm = pytest.importorskip("litellm")
         result = benchmark(lambda: litellm.token_counter(model="gpt-4o", messages=chat))
@@ -80,7 +80,7 @@ def test_conversation_50_bookkeeping(benchmark, corpus: str, kind: str) -> None:
         with use_backend("o200k_base", "tiktoken"):
             tok = tokenomy.encoding_for("o200k_base")
             result = benchmark.pedantic(
-                lambda: tokenomy.count_messages(chat, "gpt-4o").total, setup=tok._cache.clear, rounds=300
+                lambda: tokenomy.count_messages(chat, "gpt-4o").tokens, setup=tok._cache.clear, rounds=300
             )
     else:
         result = benchmark.pedantic(cookbook_count, args=(chat, encode), rounds=300)
@@ -89,7 +89,8 @@ def test_conversation_50_bookkeeping(benchmark, corpus: str, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["tiktoken render+encode", "count_messages"])
 def test_twenty_tools(benchmark, kind: str) -> None:  # type: ignore[no-untyped-def]
-    from tokenomy.messages import render_functions
+    from tokenomy._data import table
+    from tokenomy._render import RenderStyle, render_functions
 
     chat = [{"role": "system", "content": "You are a helpful assistant."},
             {"role": "user", "content": "Find me something."}]  # fmt: skip
@@ -97,9 +98,70 @@ def test_twenty_tools(benchmark, kind: str) -> None:  # type: ignore[no-untyped-
     encode = tiktoken_enc("o200k_base").encode_ordinary
     benchmark.group = "messages-20-tools"
     if kind == "count_messages":
-        benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o", tools=tools).total)
+        benchmark(lambda: tokenomy.count_messages(chat, "gpt-4o", tools=tools).tokens)
     else:
         # the tokenizer's share: encoding the rendered definitions and every message value
-        rendered = render_functions([t["function"] for t in tools])[0]
+        style = RenderStyle(**table("chat")["render_styles"]["typescript"])
+        rendered = render_functions([t["function"] for t in tools], style)
         benchmark(lambda: len(encode(rendered)) + cookbook_count(chat, encode))
     json.dumps(tools)
+
+
+def _agent_request(corpus: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """20 messages over 3 tools: a system prompt, a question, then six rounds of an assistant tool
+    call, the tool's result and an assistant reply."""
+    chat: list[dict[str, Any]] = [{"role": "system", "content": corpus[:600]},
+                                  {"role": "user", "content": corpus[5_000:5_300]}]  # fmt: skip
+    for i in range(6):
+        start, call_id = 10_000 + i * 1_500, f"call_{i}"
+        arguments = json.dumps({"query": corpus[start : start + 60], "limit": i + 1, "mode": "fast"})
+        chat += [
+            {"role": "assistant", "content": None, "tool_calls": [{"id": call_id, "type": "function",
+             "function": {"name": f"tool_{i % 3}", "arguments": arguments}}]},
+            {"role": "tool", "tool_call_id": call_id, "content": corpus[start + 100 : start + 900]},
+            {"role": "assistant", "content": corpus[start + 1_000 : start + 1_300]},
+        ]  # fmt: skip
+    assert len(chat) == 20
+    return chat, _tools(3)
+
+
+def cookbook_request_count(messages: list[dict[str, Any]], encode: Any) -> int:
+    """The cookbook loop over the same messages' text: role, content, each tool call's name and arguments."""
+    total = 3
+    for message in messages:
+        total += 3 + len(encode(message["role"]))
+        if message.get("content"):
+            total += len(encode(message["content"]))
+        for call in message.get("tool_calls") or ():
+            total += len(encode(call["function"]["name"])) + len(encode(call["function"]["arguments"]))
+    return total
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["cookbook loop (tiktoken)", "count_request (tiktoken backend, no cache hits)",
+     "count_request (tiktoken backend, warm caches)"],
+)  # fmt: skip
+def test_request_20_tools(benchmark, corpus: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """count_request on a 20-message tool-calling chat, against the cookbook loop over its text."""
+    from tokenomy import messages as messages_module
+
+    chat, tools = _agent_request(corpus)
+    body = {"model": "gpt-4o", "messages": chat, "tools": tools}
+    encode = tiktoken_enc("o200k_base").encode_ordinary
+    benchmark.group = "request-20-tools"
+    if kind.startswith("count_request"):
+        with use_backend("o200k_base", "tiktoken"):
+            tok = tokenomy.encoding_for("o200k_base")
+
+            def cold() -> None:
+                tok._cache.clear()
+                messages_module._RENDER_CACHE.clear()
+
+            setup = cold if "no cache" in kind else None
+            result = benchmark.pedantic(lambda: tokenomy.count_request(body).tokens, setup=setup, rounds=300)
+        # the loop leaves out tool definitions and headers, so it always counts less
+        assert result > cookbook_request_count(chat, encode)
+    else:
+        result = benchmark.pedantic(cookbook_request_count, args=(chat, encode), rounds=300)
+        assert result > 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +120,7 @@ class _Schema:
         defs = root.get("$defs") or root.get("definitions") or {}
         self.defs: Mapping[str, Any] = defs if isinstance(defs, Mapping) else {}
         self.resolving: list[str] = []
+        self.nesting = 0
 
     def properties(self, schema: Mapping[str, Any], depth: int) -> str:
         if depth > MAX_SCHEMA_DEPTH:
@@ -132,45 +134,65 @@ class _Schema:
             raise MessageFormatError("tool parameters", "'required' must be a list of names")
         indent = " " * (self.style.nested_indent * depth)
         lines: list[str] = []
-        for key, prop in properties.items():
-            prop = self.resolve(prop, f"property {key!r}")
-            title = prop.get("title")
-            if title and self.style.titles:
-                lines.append(f"// {title}")
-            description = prop.get("description")
-            if description and (depth == 0 or self.style.nested_descriptions):
-                lines += comment_lines(str(description), self.style)
-            line = f"{key}{'' if key in required else '?'}: {self.type(prop, depth)},"
-            if "default" in prop:
-                if self.style.defaults:
-                    line += f" // default: {_json(prop['default'])}"
-                else:
-                    self.notes.add("default values")
+        for key, raw in properties.items():
+            with self.expanded(raw, f"property {key!r}") as prop:
+                title = prop.get("title")
+                if title and self.style.titles:
+                    lines.append(f"// {title}")
+                description = prop.get("description")
+                if description and (depth == 0 or self.style.nested_descriptions):
+                    lines += comment_lines(str(description), self.style)
+                line = f"{key}{'' if key in required else '?'}: {self.type(prop, depth)},"
+                if "default" in prop:
+                    if self.style.defaults:
+                        line += f" // default: {_json(prop['default'])}"
+                    else:
+                        self.notes.add("default values")
             lines.append(line)
         return "\n".join(indent + line if line else line for line in lines)
 
-    def resolve(self, prop: Any, where: str) -> Mapping[str, Any]:
+    @contextmanager
+    def expanded(self, prop: Any, where: str) -> Iterator[Mapping[str, Any]]:
+        """``prop`` with its ``$ref`` chain inlined from ``$defs``. The definitions stay marked as
+        open until the caller has rendered what is inside them: a reference back into one of them
+        is recursive and renders as its own keys without the ``$ref`` (usually ``any``)."""
         if not isinstance(prop, Mapping):
             raise MessageFormatError(f"tool parameter {where}", "must be a JSON schema object")
-        ref = prop.get("$ref")
-        if not isinstance(ref, str):
-            return prop
-        name = ref.rsplit("/", 1)[-1]
-        target = self.defs.get(name)
-        if not isinstance(target, Mapping) or name in self.resolving:
-            self.notes.add("$ref that does not resolve to a $defs entry, or is recursive")
-            return {k: v for k, v in prop.items() if k != "$ref"}
-        self.resolving.append(name)
+        opened = len(self.resolving)
         try:
-            merged = {**target, **{k: v for k, v in prop.items() if k != "$ref"}}
-            return self.resolve(merged, where)
+            ref = prop.get("$ref")
+            while isinstance(ref, str):
+                name = ref.rsplit("/", 1)[-1]
+                target = self.defs.get(name)
+                rest = {k: v for k, v in prop.items() if k != "$ref"}
+                if not isinstance(target, Mapping) or name in self.resolving:
+                    self.notes.add("$ref that does not resolve to a $defs entry, or is recursive")
+                    prop = rest
+                    break
+                self.resolving.append(name)
+                prop = {**target, **rest}
+                ref = prop.get("$ref")
+            yield prop
         finally:
-            self.resolving.pop()
+            del self.resolving[opened:]
+
+    def _type_of(self, prop: Any, where: str, depth: int) -> str:
+        with self.expanded(prop, where) as schema:
+            return self.type(schema, depth)
 
     def type(self, prop: Mapping[str, Any], depth: int) -> str:
-        if depth > MAX_SCHEMA_DEPTH:
+        # ``depth`` counts object levels (it sets indentation); array items and anyOf options nest
+        # too, so the limit counts every schema on the path
+        if self.nesting >= MAX_SCHEMA_DEPTH:
             raise MessageFormatError("tool parameters",
                 f"schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
+        self.nesting += 1
+        try:
+            return self._type(prop, depth)
+        finally:
+            self.nesting -= 1
+
+    def _type(self, prop: Mapping[str, Any], depth: int) -> str:
         kind = prop.get("type")
         options = prop.get("anyOf") or prop.get("oneOf")
         if isinstance(kind, list):
@@ -178,7 +200,7 @@ class _Schema:
             return " | ".join(self.type({**prop, "type": k}, depth) for k in kind)
         if isinstance(options, list):
             self.notes.add("anyOf / oneOf")
-            return " | ".join(self.type(self.resolve(o, "option"), depth) for o in options)
+            return " | ".join(self._type_of(o, "option", depth) for o in options)
         enum = prop.get("enum")
         if "const" in prop:
             self.notes.add("const")
@@ -201,7 +223,7 @@ class _Schema:
         if kind == "array":
             items = prop.get("items")
             if isinstance(items, Mapping):
-                inner = self.type(self.resolve(items, "items"), depth)
+                inner = self._type_of(items, "items", depth)
                 return f"({inner})[]" if " | " in inner else f"{inner}[]"
             return "any[]"
         if enum:

@@ -34,7 +34,8 @@ def audio_seconds(data: bytes, fmt: str) -> float:
         try:
             with wave.open(io.BytesIO(data)) as clip:
                 return float(clip.getnframes() / clip.getframerate())
-        except (wave.Error, EOFError, ZeroDivisionError) as error:
+        # RuntimeError: the stdlib's chunk reader on a chunk that claims more bytes than follow
+        except (wave.Error, EOFError, ZeroDivisionError, RuntimeError) as error:
             raise MessageFormatError("input_audio.data", f"not a readable WAV file ({error})") from None
     if fmt == "mp3":
         return _mp3_seconds(data)

@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy._render import RenderNotes, RenderStyle, render_functions, render_json_schema_format, walk
+from tokenomy._render import (
+    MAX_SCHEMA_DEPTH,
+    RenderNotes,
+    RenderStyle,
+    render_functions,
+    render_json_schema_format,
+    walk,
+)
 from tokenomy._results import get
 from tokenomy.audio import audio_seconds
 from tokenomy.errors import ImageError, MessageFormatError
@@ -127,7 +134,7 @@ class PromptCounter:
         if kind == "input_audio":
             return self.audio(get(part, "input_audio"), f"{where}.input_audio")
         if kind in ("file", "input_file"):
-            return self.file(get(part, "file") if kind == "file" else part, where)
+            return self.file(get(part, "file"), f"{where}.file") if kind == "file" else self.file(part, where)
         if not isinstance(kind, str):
             raise MessageFormatError(where, "a content part needs a 'type' string")
         self.feature(f"part:{kind}")
@@ -385,17 +392,27 @@ def _is_empty_object(arguments: str) -> bool:
 
 def _parallel_wrapper(calls: Sequence[tuple[str, str, str | None]], counter: PromptCounter) -> str:
     """The ``multi_tool_use.parallel`` call that several tool calls in one message are billed as:
-    each call's arguments parsed and written back compactly."""
+    each call's arguments parsed and written back compactly (kept as text if that fails)."""
     uses = []
     for name, arguments, _ in calls:
         try:
             parameters: Any = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            counter.feature("parallel_tool_calls_with_invalid_json")
-            counter.note("parallel tool call arguments that are not JSON: billed text unknown")
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
+            _unknown_arguments(counter)
             parameters = arguments
         uses.append({"recipient_name": f"functions.{name}", "parameters": parameters})
-    return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # parsed, but three levels more are too deep to write back
+        _unknown_arguments(counter)
+        uses = [{**use, "parameters": arguments} for use, (_, arguments, _) in zip(uses, calls, strict=True)]
+        return json.dumps({"tool_uses": uses}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _unknown_arguments(counter: PromptCounter) -> None:
+    counter.feature("parallel_tool_calls_with_invalid_json")
+    counter.note("parallel tool call arguments that are not JSON, or nest too deep to rewrite: "
+                 "billed text unknown")  # fmt: skip
 
 
 def _only_files(content: Any) -> bool:
@@ -430,7 +447,10 @@ _render_lock = threading.Lock()
 
 def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
                    style: RenderStyle) -> tuple[int, tuple[str, ...]]:  # fmt: skip
-    key = (tok.name, style, repr(definitions))
+    try:
+        key = (tok.name, style, repr(definitions))
+    except RecursionError:  # nested far past what render_functions accepts
+        raise MessageFormatError("tools", f"a schema nested deeper than {MAX_SCHEMA_DEPTH} levels") from None
     hit = _RENDER_CACHE.get(key)
     if hit is None:
         notes = RenderNotes(set())
@@ -453,6 +473,13 @@ def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
 def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list[Mapping[str, Any]]:
     """Function definitions from ``tools`` (and legacy ``functions``), each checked for a name."""
     defs: list[Mapping[str, Any]] = []
+
+    def add(definition: Any, where: str) -> None:
+        definition = as_mapping(definition, where)
+        if not isinstance(definition.get("name"), str) or not definition["name"]:
+            raise MessageFormatError(f"{where}.name", "a function needs a 'name' string")
+        defs.append(definition)
+
     if tools is not None and not is_sequence(tools):
         raise MessageFormatError("tools", "must be a list of tool objects")
     for i, tool in enumerate(tools or ()):
@@ -461,14 +488,11 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
             counter.feature(f"tool_type:{kind}")
             counter.note(f"tools[{i}] of type {kind!r} is defined by the server; its cost is not counted")
             continue
-        defs.append(as_mapping(get(tool, "function"), f"tools[{i}].function"))
+        add(get(tool, "function"), f"tools[{i}].function")
     if functions is not None and not is_sequence(functions):
         raise MessageFormatError("functions", "must be a list of function objects")
     for i, function in enumerate(functions or ()):
-        defs.append(as_mapping(function, f"functions[{i}]"))
-    for i, definition in enumerate(defs):
-        if not isinstance(definition.get("name"), str) or not definition["name"]:
-            raise MessageFormatError(f"tools[{i}]", "a function needs a 'name' string")
+        add(function, f"functions[{i}]")
     return defs
 
 
@@ -482,8 +506,8 @@ def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str
         where = f"messages[{i}]"
         message = message if type(message) is dict else _fields(message)
         role = message.get("role")
-        if role not in ROLES:
-            raise MessageFormatError(where, f"role {role!r} is not one of {sorted(ROLES)}")
+        if not isinstance(role, str) or role not in ROLES:  # a list or dict role is unhashable
+            raise MessageFormatError(f"{where}.role", f"role {role!r} is not one of {sorted(ROLES)}")
         content = message.get("content")
         tool_calls = message.get("tool_calls")
         if role == "assistant" and tool_calls:

@@ -294,8 +294,9 @@ def _responses_items(counter: PromptCounter, items: Sequence[Any]) -> None:
         elif isinstance(kind, str):
             counter.feature(f"item:{kind}")
             counter.note(f"{where}: input item type {kind!r} is not known to tokenomy; counted for its text")
-            counter.message("user", get(item, "content") if is_sequence(get(item, "content")) else None,
-                where)
+            content = get(item, "content")
+            counter.message("user", content if isinstance(content, str) or is_sequence(content) else None,
+                where)  # fmt: skip
         else:
             raise MessageFormatError(where, "an input item needs a 'type' or a 'role'")
         i += 1
@@ -342,11 +343,12 @@ def _count_plain(body: Mapping[str, Any], info: ModelInfo, path: str, kind: str)
 def _output_cap(body: Mapping[str, Any], kind: str) -> int | None:
     """The most output the request allows: its cap field times the number of choices."""
     fields = table("endpoints")["output_cap_fields"][kind]
-    cap = next((body[f] for f in fields if body.get(f) is not None), None)
-    if cap is None:
+    field = next((f for f in fields if body.get(f) is not None), None)
+    if field is None:
         return None
-    choices = body.get("n", 1) if kind != "responses" else 1
-    for name, value in (("max_tokens", cap), ("n", choices)):
+    cap, choices = body[field], body.get("n") if kind != "responses" else None
+    choices = 1 if choices is None else choices  # the API reads n: null as its default, 1
+    for name, value in ((field, cap), ("n", choices)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 1 << 40:
             raise MessageFormatError(f"body.{name}", f"{value!r} is not a whole number of tokens")
     prompts = body.get("prompt") if kind == "completions" else None
