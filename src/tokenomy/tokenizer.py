@@ -9,16 +9,18 @@ with the same ids.
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from tokenomy._args import check_choice, check_whole
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
 from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_tiktoken
 from tokenomy.encodings import encoding_names, encoding_spec, forget_encoding, load_encoding
-from tokenomy.errors import BudgetError, UnsupportedModelError
+from tokenomy.errors import BudgetError, InvalidArgumentError, UnsupportedModelError, short
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
 
 if TYPE_CHECKING:  # imported where used: a first count needs none of them with a fast backend
@@ -91,8 +93,7 @@ class Tokenizer:
                  "_waiting", "name")  # fmt: skip
 
     def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
-        if backend not in ("auto", "fast", "tiktoken"):
-            raise ValueError(f"backend must be 'auto', 'fast' or 'tiktoken', not {backend!r}")
+        check_choice(backend, "backend", ("auto", "fast", "tiktoken"))
         if isinstance(encoding, str):
             self.name: str = encoding
             self._encoding: tiktoken.Encoding | None = None
@@ -205,7 +206,20 @@ class Tokenizer:
                 return len(core.encode_ordinary(_without_surrogates(text)))
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
-        return len(self._encode_long(text))
+        return self._count_long(text)
+
+    def _count_long(self, text: str) -> int:
+        """Count a long text segment by segment, split at additive cuts: the ids of one segment
+        at a time are held (a list of a gigabyte's ids would take several gigabytes)."""
+        if len(text) <= _SEGMENT:
+            return len(self._encode_long(text))
+        total = start = 0
+        while start < len(text):
+            end = cut_near(text, start + _SEGMENT)
+            piece = text[start:end]
+            total += len(self._encode_long(piece)) if len(piece) >= _SHORT else self.count(piece)
+            start = end
+        return total
 
     def count_cached(self, text: str) -> int:
         """:meth:`count`, remembering counts of repeated long strings (system prompts, documents
@@ -216,6 +230,8 @@ class Tokenizer:
         >>> tok.count_cached(prompt) == tok.count_cached(prompt) == tok.count(prompt)
         True
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         if len(text) < _CACHE_MIN_CHARS:
             return self.count(text)
         cache = self._cache
@@ -262,6 +278,8 @@ class Tokenizer:
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
         """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         if self._fast is not None or self._spend(len(text)):
             assert self._fast is not None
             try:
@@ -283,12 +301,37 @@ class Tokenizer:
         return np.asarray(self._encode_by_pieces(text), dtype=np.uint32)
 
     def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken)."""
-        return self.encoding.decode(list(ids))
+        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken).
+
+        >>> encoding_for("cl100k_base").decode([83, 1609, 5963, 374, 2294, 0])
+        'tiktoken is great!'
+        """
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """Raw bytes of ``ids``."""
-        return self.encoding.decode_bytes(list(ids))
+        """Raw bytes of ``ids``; an id the encoding does not have is an InvalidArgumentError."""
+        if isinstance(ids, (str, bytes, bytearray)):
+            raise TypeError(f"ids must be a sequence of token ids, not {type(ids).__name__}")
+        try:
+            values = [operator.index(i) for i in ids]
+        except TypeError:
+            raise TypeError("ids must be a sequence of whole numbers (token ids)") from None
+        n_vocab = self.n_vocab
+        for i in values:
+            if not 0 <= i < n_vocab:
+                raise InvalidArgumentError("ids", i, f"token ids from 0 to {n_vocab - 1} ({self.name})")
+        try:
+            return self.encoding.decode_bytes(values)
+        except KeyError:  # an id inside the range that no token has (a gap before the specials)
+            missing = next(i for i in values if not self._has_id(i))
+            raise InvalidArgumentError("ids", missing, f"ids of tokens {self.name} has") from None
+
+    def _has_id(self, i: int) -> bool:
+        try:
+            self.encoding.decode_single_token_bytes(i)
+        except KeyError:
+            return False
+        return True
 
     def count_until(self, text: str, limit: int) -> int:
         """The exact count if it is at most ``limit``, else some number above ``limit``.
@@ -302,8 +345,13 @@ class Tokenizer:
         True
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise BudgetError(f"limit must be a whole number >= 0, not {limit!r}")
+            raise BudgetError(f"limit must be a whole number >= 0, not {short(limit)}")
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         size, n = 4 * limit + 1024, len(text)
+        least = self._at_least(n)
+        if least > limit:  # more characters than `limit` tokens can hold: no need to count them
+            return least
         if n <= size:
             return self.count(text)
         total = start = 0
@@ -315,30 +363,68 @@ class Tokenizer:
             start, size = end, size * 2
         return total
 
-    def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20) -> int:
+    def _at_least(self, chars: int) -> int:
+        """Fewest tokens ``chars`` characters can be: no token holds more than the encoding's
+        longest token (each character is at least one byte)."""
+        longest: int = encoding_spec(self.name)["max_token_bytes"]
+        return -(-chars // longest)
+
+    def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20,
+                     max_tokens: int | None = None) -> int:  # fmt: skip
         """Exact count of a text file or an iterable of strings, in bounded memory.
 
-        Blocks are counted up to their last additive cut; the rest waits for the next block.
+        Blocks are counted up to their last additive cut; the rest waits for the next block. With
+        ``max_tokens``, reading stops as soon as the count must exceed it (an endless stream
+        too), and the result is then some number above ``max_tokens``, as with
+        :meth:`count_until`: memory stays bounded by the budget even for text with no cut in it.
 
         >>> encoding_for("o200k_base").count_stream(["hello ", "wor", "ld"])
         2
+        >>> import io
+        >>> encoding_for("o200k_base").count_stream(io.StringIO("\\0" * 10**6), max_tokens=5) > 5
+        True
         """
+        block_chars = check_whole(block_chars, "block_chars", minimum=1)
+        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                       or max_tokens < 0):  # fmt: skip
+            raise BudgetError(f"max_tokens must be a whole number >= 0 or None, not {short(max_tokens)}")
+        if isinstance(source, str):
+            return self.count(source) if max_tokens is None else self.count_until(source, max_tokens)
         read = getattr(source, "read", None)
-        blocks: Iterable[str] = iter(lambda: read(block_chars), "") if callable(read) else source
+        if callable(read):
+            if max_tokens is not None:  # small budgets need small first reads
+                block_chars = min(block_chars, 4 * max_tokens + 1024)
+            blocks: Iterable[str] = iter(lambda: read(block_chars), "")
+        elif isinstance(source, Iterable):
+            blocks = source
+        else:
+            kind = type(source).__name__
+            raise TypeError(f"count_stream reads a text file or an iterable of str, not {kind}")
         total, carry = 0, ""
         for block in blocks:
             if not isinstance(block, str):
                 raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
-            if self._waiting is not None and self._core is None and len(block) >= block_chars:
+            if self._waiting is not None and self._core is None and len(block) >= 1 << 20:
                 self._spend(_SWITCH_CHARS)  # a stream this long repays the fast backend's build
             carry += block
+            if max_tokens is not None:
+                least = total + self._at_least(len(carry))
+                if least > max_tokens:
+                    return least
             if len(carry) < block_chars:
                 continue
             cut = cut_before(carry, len(carry) - 1)
             if cut > 0:
-                total += self.count(carry[:cut])
+                if max_tokens is None:
+                    total += self.count(carry[:cut])
+                else:
+                    total += self.count_until(carry[:cut], max_tokens - total)
+                    if total > max_tokens:
+                        return total
                 carry = carry[cut:]
-        return total + self.count(carry)
+        if max_tokens is None:
+            return total + self.count(carry)
+        return total + self.count_until(carry, max_tokens - total)
 
     def count_parallel(self, text: str, *, parts: int | None = None) -> int:
         """Exact count of one long text on every core (split at additive cuts).
@@ -348,6 +434,8 @@ class Tokenizer:
         >>> encoding_for("o200k_base").count_parallel("hello world")
         2
         """
+        if parts is not None:
+            check_whole(parts, "parts", minimum=1)
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
@@ -448,11 +536,7 @@ class Tokenizer:
     def _encode_with_special(self, text: str, allowed: AllowedSpecial) -> list[int]:
         import regex
 
-        special = self.encoding.special_tokens_set
-        names = special if allowed == "all" else set(allowed)
-        unknown = set(names) - special
-        if unknown:
-            raise ValueError(f"{sorted(unknown)} are not special tokens of {self.name}")
+        names = self._special_names(allowed)
         if not names:
             return self.encode(text)
         ids: list[int] = []
@@ -464,6 +548,27 @@ class Tokenizer:
             last = match.end()
         ids += self.encode(text[last:])
         return ids
+
+
+    def _special_names(self, allowed: object) -> set[str]:
+        """The special tokens ``allowed_special`` names: ``"all"`` or a collection of names."""
+        special = set(encoding_spec(self.name)["special_tokens"])
+        if allowed == "all":
+            return special
+        if isinstance(allowed, str):  # a lone name would be read as a set of characters
+            raise InvalidArgumentError("allowed_special", allowed,
+                                       f"'all' or a set of names, such as {{{short(allowed)}}}")  # fmt: skip
+        if not isinstance(allowed, Iterable):
+            kind = type(allowed).__name__
+            raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}")
+        names = list(allowed)
+        if not all(isinstance(n, str) for n in names):
+            raise TypeError("allowed_special must hold special token names (str)")
+        unknown = sorted(set(names) - special)
+        if unknown:
+            known = ", ".join(sorted(special))
+            raise InvalidArgumentError("allowed_special", unknown, f"special tokens of {self.name}: {known}")
+        return set(names)
 
 
 def _even_cuts(text: str, pieces: int) -> list[int]:
