@@ -12,7 +12,7 @@ import itertools
 import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from tokenomy._args import check_choice, check_whole
@@ -392,9 +392,9 @@ class Tokenizer:
             return self.count(source) if max_tokens is None else self.count_until(source, max_tokens)
         read = getattr(source, "read", None)
         if callable(read):
-            if max_tokens is not None:  # small budgets need small first reads
-                block_chars = min(block_chars, 4 * max_tokens + 1024)
-            blocks: Iterable[str] = iter(lambda: read(block_chars), "")
+            # a small budget needs only a small first read
+            first = block_chars if max_tokens is None else min(block_chars, 4 * max_tokens + 1024)
+            blocks: Iterable[str] = _reads(read, first, block_chars)
         elif isinstance(source, Iterable):
             blocks = source
         else:
@@ -404,7 +404,7 @@ class Tokenizer:
         for block in blocks:
             if not isinstance(block, str):
                 raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
-            if self._waiting is not None and self._core is None and len(block) >= 1 << 20:
+            if self._waiting is not None and self._core is None and len(block) >= block_chars:
                 self._spend(_SWITCH_CHARS)  # a stream this long repays the fast backend's build
             carry += block
             if max_tokens is not None:
@@ -569,6 +569,14 @@ class Tokenizer:
             known = ", ".join(sorted(special))
             raise InvalidArgumentError("allowed_special", unknown, f"special tokens of {self.name}: {known}")
         return set(names)
+
+
+def _reads(read: Callable[[int], str], first: int, most: int) -> Iterator[str]:
+    """Blocks of a text file: ``first`` characters, then twice as many each time, up to ``most``."""
+    size = first
+    while block := read(size):
+        yield block
+        size = min(2 * size, most)
 
 
 def _even_cuts(text: str, pieces: int) -> list[int]:
