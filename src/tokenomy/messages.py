@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy._render import RenderNotes, RenderStyle, render_functions, render_json_schema_format, walk
+from tokenomy._render import (
+    RenderNotes,
+    RenderStyle,
+    check_schema,
+    render_functions,
+    render_json_schema_format,
+    walk,
+)
 from tokenomy._results import get
 from tokenomy.audio import audio_seconds
-from tokenomy.errors import ImageError, MessageFormatError
+from tokenomy.errors import ImageError, MessageFormatError, short
 from tokenomy.files import decode_file_data, file_text
 from tokenomy.images import ImageCount, count_image_for, image_size_from_data_url
 from tokenomy.registry import ModelInfo
@@ -113,6 +121,8 @@ class PromptCounter:
         if isinstance(part, str):  # the Responses API accepts bare strings in some lists
             return self.count(part)
         kind = get(part, "type")
+        if not isinstance(kind, str):
+            raise MessageFormatError(where, "a content part needs a 'type' string")
         if kind in TEXT_PARTS:
             return self.count(text_value(get(part, "text"), f"{where}.text"))
         if kind == "refusal":
@@ -128,11 +138,9 @@ class PromptCounter:
             return self.audio(get(part, "input_audio"), f"{where}.input_audio")
         if kind in ("file", "input_file"):
             return self.file(get(part, "file") if kind == "file" else part, where)
-        if not isinstance(kind, str):
-            raise MessageFormatError(where, "a content part needs a 'type' string")
-        self.feature(f"part:{kind}")
+        self.feature(f"part:{short(kind, 40)}")
         text = get(part, "text")
-        self.note(f"content part type {kind!r} is not known to tokenomy; counted for its text only")
+        self.note(f"content part type {short(kind)} is not known to tokenomy; counted for its text only")
         return self.count(text) if isinstance(text, str) else 0
 
     def audio(self, clip: Any, where: str) -> int:
@@ -179,7 +187,8 @@ class PromptCounter:
             found = self.dimensions.get(url) if isinstance(self.dimensions, Mapping) else self.dimensions(url)
             size = _dimensions(found, where)
         if detail not in ("auto", "low", "high"):
-            raise MessageFormatError(f"{where}.detail", f"detail is 'auto', 'low' or 'high', not {detail!r}")
+            raise MessageFormatError(f"{where}.detail",
+                                     f"detail is 'auto', 'low' or 'high', not {short(detail)}")  # fmt: skip
         result = count_image_for(self.info, size[0] if size else None, size[1] if size else None, detail)
         if result.reason:
             self.note(result.reason)
@@ -280,6 +289,8 @@ class PromptCounter:
             return 0
         self.feature("tools")
         style = self.api_rules.style or self.rules.style
+        for i, definition in enumerate(definitions):
+            check_schema(definition, f"tools[{i}]")
         rendered, seen = _render_cached(self.tok, definitions, style)
         for what in seen:
             self.feature(f"schema:{what}")
@@ -390,7 +401,8 @@ def _parallel_wrapper(calls: Sequence[tuple[str, str, str | None]], counter: Pro
     for name, arguments, _ in calls:
         try:
             parameters: Any = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
+            json.dumps(parameters)  # nested too deeply to write back: as if it were not JSON
+        except (ValueError, RecursionError):
             counter.feature("parallel_tool_calls_with_invalid_json")
             counter.note("parallel tool call arguments that are not JSON: billed text unknown")
             parameters = arguments
@@ -403,12 +415,20 @@ def _only_files(content: Any) -> bool:
 
 
 def _dimensions(found: Any, where: str) -> tuple[int, int] | None:
+    """``(width, height)`` from what ``image_dimensions`` gave for a URL (numpy integers too)."""
     if found is None:
         return None
-    if (not is_sequence(found) or len(found) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in found)):  # fmt: skip
-        raise MessageFormatError(f"{where}.image_url", f"image_dimensions gave {found!r}, not (w, h)")
-    return int(found[0]), int(found[1])
+    sides = list(found) if is_sequence(found) and not isinstance(found, Mapping) else []
+    try:
+        if len(sides) != 2 or any(isinstance(v, (bool, float)) for v in sides):
+            raise TypeError
+        width, height = operator.index(sides[0]), operator.index(sides[1])
+    except TypeError:
+        width = height = 0
+    if width <= 0 or height <= 0:
+        problem = f"image_dimensions gave {short(found)}, not (width, height) in pixels"
+        raise MessageFormatError(f"{where}.image_url", problem)
+    return width, height
 
 
 def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
@@ -425,11 +445,14 @@ def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
 # schemas' repr (cheap next to rendering, and it changes whenever their content does).
 _RENDER_CACHE: OrderedDict[tuple[str, RenderStyle, str], tuple[int, tuple[str, ...]]] = OrderedDict()
 _RENDER_CACHE_SIZE = 256
+_RENDER_CACHE_CHARS = 8 << 20  # keys hold the schemas' repr: a few huge ones must not pin gigabytes
 _render_lock = threading.Lock()
+_render_chars = 0
 
 
 def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
                    style: RenderStyle) -> tuple[int, tuple[str, ...]]:  # fmt: skip
+    global _render_chars
     key = (tok.name, style, repr(definitions))
     hit = _RENDER_CACHE.get(key)
     if hit is None:
@@ -441,9 +464,12 @@ def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
             notes.add("property comments")
         hit = (tok.count(text), tuple(sorted(notes.seen)))
         with _render_lock:
-            _RENDER_CACHE[key] = hit
-            if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
-                _RENDER_CACHE.popitem(last=False)
+            if key not in _RENDER_CACHE:
+                _RENDER_CACHE[key] = hit
+                _render_chars += len(key[2])
+            while len(_RENDER_CACHE) > _RENDER_CACHE_SIZE or _render_chars > _RENDER_CACHE_CHARS:
+                old, _ = _RENDER_CACHE.popitem(last=False)
+                _render_chars -= len(old[2])
     return hit
 
 
@@ -458,8 +484,9 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
     for i, tool in enumerate(tools or ()):
         kind = get(tool, "type")
         if kind not in (None, "function"):
-            counter.feature(f"tool_type:{kind}")
-            counter.note(f"tools[{i}] of type {kind!r} is defined by the server; its cost is not counted")
+            counter.feature(f"tool_type:{short(kind, 40)}")
+            counter.note(f"tools[{i}] of type {short(kind)} is defined by the server; its cost is not "
+                         "counted")  # fmt: skip
             continue
         defs.append(as_mapping(get(tool, "function"), f"tools[{i}].function"))
     if functions is not None and not is_sequence(functions):
@@ -482,8 +509,8 @@ def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str
         where = f"messages[{i}]"
         message = message if type(message) is dict else _fields(message)
         role = message.get("role")
-        if role not in ROLES:
-            raise MessageFormatError(where, f"role {role!r} is not one of {sorted(ROLES)}")
+        if not isinstance(role, str) or role not in ROLES:
+            raise MessageFormatError(where, f"role {short(role)} is not one of {sorted(ROLES)}")
         content = message.get("content")
         tool_calls = message.get("tool_calls")
         if role == "assistant" and tool_calls:
@@ -563,7 +590,7 @@ def count_chat_request_parts(counter: PromptCounter, body: Mapping[str, Any]) ->
         elif kind == "json_object":
             counter.json_object()
         elif kind != "text":
-            raise MessageFormatError("response_format.type", f"{kind!r} is not a known format type")
+            raise MessageFormatError("response_format.type", f"{short(kind)} is not a known format type")
 
 
 def _legacy_definitions(counter: PromptCounter, defs: Sequence[Mapping[str, Any]]) -> None:
