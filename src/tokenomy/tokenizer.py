@@ -390,17 +390,18 @@ class Tokenizer:
             raise BudgetError(f"max_tokens must be a whole number >= 0 or None, not {short(max_tokens)}")
         if isinstance(source, str):
             return self.count(source) if max_tokens is None else self.count_until(source, max_tokens)
+        # against a small budget, text is settled (and read) in small pieces first
+        settle = block_chars if max_tokens is None else min(block_chars, 4 * max_tokens + 1024)
         read = getattr(source, "read", None)
         if callable(read):
-            # a small budget needs only a small first read
-            first = block_chars if max_tokens is None else min(block_chars, 4 * max_tokens + 1024)
-            blocks: Iterable[str] = _reads(read, first, block_chars)
+            blocks: Iterable[str] = _reads(read, settle, block_chars)
         elif isinstance(source, Iterable):
             blocks = source
         else:
             kind = type(source).__name__
             raise TypeError(f"count_stream reads a text file or an iterable of str, not {kind}")
         total, carry = 0, ""
+        looked = 0  # carry[:looked] holds no cut worth waiting for: only what came after is searched
         for block in blocks:
             if not isinstance(block, str):
                 raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
@@ -411,9 +412,12 @@ class Tokenizer:
                 least = total + self._at_least(len(carry))
                 if least > max_tokens:
                     return least
-            if len(carry) < block_chars:
+            if len(carry) < settle:
                 continue
-            cut = cut_before(carry, len(carry) - 1)
+            settle = min(2 * settle, block_chars)
+            start = max(looked - 1, 0)  # one character of context for the rules that look back
+            cut = cut_before(carry[start:], len(carry) - 1 - start)
+            cut, looked = (start + cut if cut > 0 else 0), len(carry)
             if cut > 0:
                 if max_tokens is None:
                     total += self.count(carry[:cut])
@@ -422,6 +426,7 @@ class Tokenizer:
                     if total > max_tokens:
                         return total
                 carry = carry[cut:]
+                looked = len(carry)
         if max_tokens is None:
             return total + self.count(carry)
         return total + self.count_until(carry, max_tokens - total)
