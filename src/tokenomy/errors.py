@@ -167,7 +167,7 @@ class RegistryError(TokenomyError, ValueError):
     def __init__(self, entry: str | None, field: str | None, problem: str, *,
                  file: str | None = None) -> None:  # fmt: skip
         self.entry, self.field, self.problem, self.file = entry, field, problem, file
-        where = [f"registry file {file}"] if file else []
+        where = [f"file {file}"] if file else []
         if entry is not None:
             where.append(f"entry {short(entry)}")
         if field is not None:

@@ -185,10 +185,10 @@ def _read(path: str | os.PathLike[str]) -> Mapping[str, Any]:
     try:
         return load_toml(target)
     except OSError as error:
-        raise RegistryError(str(target), "*",
-            f"cannot read the rules file ({error.strerror or error})") from None
-    except ValueError as error:  # tomllib.TOMLDecodeError
-        raise RegistryError(str(target), "*", f"not valid TOML ({error})") from None
+        problem = f"cannot be read ({error.strerror or error})"
+        raise RegistryError(None, None, problem, file=str(target)) from None
+    except ValueError as error:  # tomllib.TOMLDecodeError, or not UTF-8
+        raise RegistryError(None, None, f"is not valid TOML ({error})", file=str(target)) from None
 
 
 def validate_rules(raw: Mapping[str, Any], *, source: str) -> dict[str, dict[str, Any]]:
