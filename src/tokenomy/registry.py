@@ -407,6 +407,8 @@ def _lookup(name: str, as_of: DateLike | None) -> ModelInfo:
     if cached is not None:
         return cached
     info = _resolve(name, as_of)
+    if len(_resolved) >= 4096:  # a service asked about endless distinct names keeps bounded memory
+        _resolved.clear()
     _resolved[key] = info
     return info
 
