@@ -367,6 +367,8 @@ def _count_file(path: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             body = _json_body(text, path)
             if isinstance(body, dict) and ("messages" in body or "input" in body):
                 request = body
+                if "model" in request and not isinstance(request["model"], str):
+                    raise MessageFormatError(f"{path}: model", "a request body's 'model' is a string")
         names = args.model or ([request["model"]] if request and "model" in request else ["gpt-4o"])
         infos = {name: tokenomy.model_info(name, as_of=args.as_of) for name in names}
         counts: dict[str, int] = {}
