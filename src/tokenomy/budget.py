@@ -138,7 +138,7 @@ class Budget:
     """
 
     def __init__(self, model: str, reserve_output: int | None = None, *, as_of: date | None = None) -> None:
-        info = _lookup(model, as_of or date.today())
+        info = _lookup(model, as_of)
         warn_if_retired(info)
         if info.context_window is None:
             raise BudgetError(f"model {short(model)} has no known context window; register_model() adds one")
@@ -148,10 +148,11 @@ class Budget:
         if isinstance(reserve_output, bool) or not isinstance(reserve_output, int) or reserve_output < 0:
             raise BudgetError(f"reserve_output must be a whole number >= 0, not {short(reserve_output)}")
         if cap is not None and reserve_output > cap:
-            raise BudgetError(f"reserve_output {reserve_output} exceeds {model}'s output cap of {cap}")
+            raise BudgetError(f"reserve_output {short(reserve_output)} exceeds {model}'s output cap of {cap}")
         if reserve_output >= info.context_window:
             raise BudgetError(
-                f"reserve_output {reserve_output} leaves no room in the {info.context_window}-token window"
+                f"reserve_output {short(reserve_output)} leaves no room in the {info.context_window}-token "
+                "window"
             )
         self.model, self.info, self.as_of = model, info, info.as_of
         self.context_window, self.reserve_output = info.context_window, reserve_output
@@ -257,8 +258,9 @@ class Budget:
         >>> b.limit, plan.tokens, plan.truncations["docs"].truncated
         (96, {'question': 5, 'docs': 91}, True)
         """
-        if isinstance(overhead, bool) or not isinstance(overhead, int) or overhead < 0:
-            raise BudgetError(f"overhead must be a whole number of tokens >= 0, not {short(overhead)}")
+        if isinstance(overhead, bool) or not isinstance(overhead, int) or not 0 <= overhead <= self.limit:
+            raise BudgetError(f"overhead must be a whole number of tokens from 0 to the limit "
+                              f"({self.limit}), not {short(overhead)}")
         parts = [s if isinstance(s, Section) else Section(**s) for s in sections]
         for p in parts:
             _check_section(p)

@@ -198,6 +198,8 @@ class _Input:
                 self._stream = self._own = open(path, encoding="utf-8")  # noqa: SIM115
         except OSError as error:
             raise InputFileError(path, error.strerror or str(error)) from None
+        except ValueError:  # a NUL byte in the name
+            raise InputFileError(repr(path), "a file name cannot hold a NUL character") from None
         self.pending = ""  # read ahead (to tell a JSON request from text), given back first
 
     def read(self, size: int = _BLOCK) -> str:
@@ -489,6 +491,9 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        if "\x00" in path:
+            raise InputFileError(repr(path), "a file name cannot hold a NUL character")
     if args.engine == "dask":
         from tokenomy.dask import analyze as dask_analyze
 
@@ -625,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _say(message: str) -> None:
     """One line on stderr, whatever the message holds."""
-    print(" ".join(message.split("\n")), file=sys.stderr)
+    print(" ".join(message.splitlines()), file=sys.stderr)  # \r, \u2028 ... break lines too
 
 
 def _quiet_stdout() -> None:

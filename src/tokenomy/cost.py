@@ -333,8 +333,8 @@ def transcription_cost(model: str, *, seconds: float) -> UnitCost:
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, (int, float))
+        or not 0 <= seconds < MOST_TOKENS  # before isfinite(): a 5,000-digit int overflows a float
         or not math.isfinite(seconds)
-        or not 0 <= seconds < MOST_TOKENS
     ):
         raise InvalidArgumentError("seconds", seconds, "a finite number of seconds >= 0")
     whole_seconds = Decimal(math.ceil(seconds))

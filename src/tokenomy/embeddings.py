@@ -21,7 +21,7 @@ from tokenomy._args import check_bool, check_choice, check_whole
 from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
-from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError
+from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError, short
 from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.tokenizer import encoding_for
 
@@ -184,7 +184,7 @@ def count_embedding_input(input: Any, *, model: str = "text-embedding-3-small") 
         elif isinstance(item, (list, tuple)) and all(_is_id(x) for x in item):
             bad = [x for x in item if x >= tok.n_vocab]
             if bad:
-                problems.append(f"input {i} has token ids beyond the vocabulary: {bad[:3]}")
+                problems.append(f"input {i} has token ids beyond the vocabulary: {short(bad[:3])}")
             counts.append(len(item))
         else:
             raise ResultFormatError(f"input[{i}]", "must be a string or a list of token ids")

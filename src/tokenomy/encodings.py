@@ -71,7 +71,11 @@ def set_encodings_dir(path: str | os.PathLike[str] | None) -> None:
         _folder = None
         return
     folder = Path(path)
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        is_dir = False
+    if not is_dir:
         raise EncodingUnavailableError("*", ["<vocabulary files>"], str(folder), "it is not a folder")
     _folder = folder
 

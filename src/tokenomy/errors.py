@@ -29,6 +29,7 @@ where a model name belongs) raises ``TypeError``, as Python's own functions do.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from datetime import date
 
@@ -38,14 +39,16 @@ def short(value: object, limit: int = 80) -> str:
     and never fails on an integer too long for ``repr``.
 
     >>> short("x" * 1000, 12), short(10**5000)
-    ("'xxxxxxxxxx…", '<an integer of 16610 bits>')
+    ("'xxx...xxxx'", '<an integer of 16610 bits>')
     """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"<an integer of {value.bit_length()} bits>"  # repr() fails past 4,300 digits
+    shown = reprlib.Repr()  # a few levels and items of a container: a shared or cyclic one stays cheap
+    shown.maxlevel, shown.maxstring, shown.maxother = 3, limit, limit
     try:
-        text = repr(value)
-    except ValueError:  # int too long for its decimal form (sys.int_max_str_digits)
-        return f"<an integer of {value.bit_length()} bits>" if isinstance(value, int) else "<a value>"
-    except RecursionError:
-        return f"<a deeply nested {type(value).__name__}>"
+        text = shown.repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -232,7 +235,7 @@ class BudgetExceededError(BudgetError):
     def __init__(self, needed: int, limit: int, what: str) -> None:
         self.needed, self.limit = needed, limit
         super().__init__(
-            f"{what} needs {needed} tokens but the budget is {limit}: shorten it, reserve less "
+            f"{what} needs {short(needed)} tokens but the budget is {short(limit)}: shorten it, reserve less "
             "output, or choose a model with a larger context window."
         )
 

@@ -130,7 +130,7 @@ def count_image(
     >>> count_image(1800, 2400, model="gpt-4.1-mini").patches
     1452
     """
-    return count_image_for(_lookup(model, as_of or date.today()), width, height, detail)
+    return count_image_for(_lookup(model, as_of), width, height, detail)
 
 
 def count_image_for(info: ModelInfo, width: int | None, height: int | None, detail: str) -> ImageCount:

@@ -311,7 +311,7 @@ class PromptCounter:
         return tokens
 
     def tool_choice(self, choice: Any, where: str = "tool_choice") -> int:
-        if choice is None or choice == "auto":
+        if choice is None or (isinstance(choice, str) and choice == "auto"):
             return 0
         costs = self.api_rules.tool_choice
         if choice in ("none", "required"):
@@ -481,7 +481,7 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
     defs: list[Mapping[str, Any]] = []
     if tools is not None and not is_sequence(tools):
         raise MessageFormatError("tools", "must be a list of tool objects")
-    for i, tool in enumerate(tools or ()):
+    for i, tool in enumerate(() if tools is None else tools):
         kind = get(tool, "type")
         if kind not in (None, "function"):
             counter.feature(f"tool_type:{short(kind, 40)}")
@@ -491,7 +491,7 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
         defs.append(as_mapping(get(tool, "function"), f"tools[{i}].function"))
     if functions is not None and not is_sequence(functions):
         raise MessageFormatError("functions", "must be a list of function objects")
-    for i, function in enumerate(functions or ()):
+    for i, function in enumerate(() if functions is None else functions):
         defs.append(as_mapping(function, f"functions[{i}]"))
     for i, definition in enumerate(defs):
         if not isinstance(definition.get("name"), str) or not definition["name"]:
@@ -608,7 +608,7 @@ def _legacy_definitions(counter: PromptCounter, defs: Sequence[Mapping[str, Any]
 def _legacy_choice(counter: PromptCounter, choice: Any) -> None:
     legacy = table("chat")["legacy_functions"]
     counter.feature("legacy_functions")
-    if choice == "none":
+    if isinstance(choice, str) and choice == "none":
         counter.choice_tokens += legacy["function_call_none"]
     elif choice != "auto":
         name = text_value(get(choice, "name"), "function_call.name")

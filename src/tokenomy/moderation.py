@@ -172,6 +172,8 @@ def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[d
     >>> merge_moderation([a, b])[0]["category_scores"]
     {'hate': 0.9901}
     """
+    if plan is not None and not isinstance(plan, ModerationPlan):
+        raise TypeError(f"plan must be a ModerationPlan (from moderation_chunks), not {type(plan).__name__}")
     flat = _flatten(results)
     owners = list(plan.input_index) if plan is not None else [0] * len(flat)
     inputs = plan.inputs if plan is not None else 1

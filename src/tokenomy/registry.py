@@ -249,8 +249,9 @@ def _check_fields(entry: Mapping[str, Any], raw_entries: Mapping[str, Any], know
             raise refuse(key, f"{short(value)} is not a list of text")
     for key in ("context_window", "max_output_tokens"):
         value = entry.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-            raise refuse(key, f"{short(value)} is not a positive whole number")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 < value <= 1 << 40):  # fmt: skip
+            raise refuse(key, f"{short(value)} is not a whole number of tokens from 1 to 2^40")
     window, cap = entry.get("context_window"), entry.get("max_output_tokens")
     if window and cap and cap > window:
         raise refuse("max_output_tokens", f"{cap} exceeds context_window {window}")
@@ -544,6 +545,8 @@ def models(kind: str | None = None, *, as_of: DateLike | None = None) -> list[Mo
     >>> "gpt-4o" in [m.name for m in models("chat")]
     True
     """
+    if kind is not None and not isinstance(kind, str):
+        raise TypeError(f"kind must be a str such as 'chat', not {type(kind).__name__}")
     day = day_of(as_of)
     infos = [_lookup(name, day) for name in sorted(_all_entries())]
     return [i for i in infos if kind is None or i.kind == kind]

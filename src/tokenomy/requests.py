@@ -20,7 +20,7 @@ from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.embeddings import count_embedding_input
 from tokenomy.endpoint import check_request
-from tokenomy.errors import MessageFormatError, UnsupportedModelError, short
+from tokenomy.errors import MessageFormatError, TokenomyError, UnsupportedModelError, short
 from tokenomy.messages import (
     ImageDimensions,
     PromptCounter,
@@ -147,10 +147,16 @@ def count_request(
         raise MessageFormatError("body.model", "a request body needs a 'model' string")
     info = resolve(model, as_of)
     kind = table("endpoints")["request_counting"][path]
-    if kind in ("chat", "responses"):
-        counted = _count_conversation(body, info, path, kind, image_dimensions)
-    else:
-        counted = _count_plain(body, info, path, kind)
+    try:
+        if kind in ("chat", "responses"):
+            counted = _count_conversation(body, info, path, kind, image_dimensions)
+        else:
+            counted = _count_plain(body, info, path, kind)
+    except TokenomyError:
+        raise
+    except ValueError as error:  # a value JSON has no form for (a numpy array has no truth value)
+        problem = f"holds a value tokenomy cannot read ({short(str(error))})"
+        raise MessageFormatError("body", problem) from None
     uses = {use for use, feature in (("image_input", "image"), ("file_input", "file"))
             if feature in counted.features}  # fmt: skip
     compliance = _preflight(path, info, frozenset(uses), require_zero_retention)

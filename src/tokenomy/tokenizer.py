@@ -89,8 +89,8 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "_reason",
-                 "_waiting", "name")  # fmt: skip
+    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_longest", "_pieces",
+                 "_reason", "_waiting", "name")  # fmt: skip
 
     def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
         check_choice(backend, "backend", ("auto", "fast", "tiktoken"))
@@ -99,8 +99,14 @@ class Tokenizer:
             self._encoding: tiktoken.Encoding | None = None
             encoding_spec(encoding)  # an unknown name fails here, with suggestions
         else:
+            import tiktoken  # whoever passes an Encoding has imported it already
+
+            if not isinstance(encoding, tiktoken.Encoding):
+                kind = type(encoding).__name__
+                raise TypeError(f"encoding must be a name or a tiktoken Encoding, not {kind}")
             self.name, self._encoding = encoding.name, encoding
         self._pieces: regex.Pattern[str] | None = None
+        self._longest: int | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_chars = 0
@@ -258,7 +264,7 @@ class Tokenizer:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if allowed_special:
+        if _any_special(allowed_special):
             return self._encode_with_special(text, allowed_special)
         if self._fast is not None or self._spend(len(text)):
             assert self._fast is not None
@@ -366,7 +372,13 @@ class Tokenizer:
     def _at_least(self, chars: int) -> int:
         """Fewest tokens ``chars`` characters can be: no token holds more than the encoding's
         longest token (each character is at least one byte)."""
-        longest: int = encoding_spec(self.name)["max_token_bytes"]
+        longest = self._longest
+        if longest is None:
+            if self.name in encoding_names():
+                longest = encoding_spec(self.name)["max_token_bytes"]
+            else:  # an Encoding tokenomy does not bundle
+                longest = max(map(len, self.encoding._mergeable_ranks))
+            self._longest = longest
         return -(-chars // longest)
 
     def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20,
@@ -557,7 +569,10 @@ class Tokenizer:
 
     def _special_names(self, allowed: object) -> set[str]:
         """The special tokens ``allowed_special`` names: ``"all"`` or a collection of names."""
-        special = set(encoding_spec(self.name)["special_tokens"])
+        if self.name in encoding_names():  # from data/: no vocabulary needs building
+            special = set(encoding_spec(self.name)["special_tokens"])
+        else:
+            special = set(self.encoding.special_tokens_set)
         if allowed == "all":
             return special
         if isinstance(allowed, str):  # a lone name would be read as a set of characters
@@ -582,6 +597,15 @@ def _reads(read: Callable[[int], str], first: int, most: int) -> Iterator[str]:
     while block := read(size):
         yield block
         size = min(2 * size, most)
+
+
+def _any_special(allowed: object) -> bool:
+    """True if ``allowed_special`` names any token (a numpy array has no truth value: TypeError)."""
+    try:
+        return bool(allowed)
+    except ValueError:
+        kind = type(allowed).__name__
+        raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}") from None
 
 
 def _even_cuts(text: str, pieces: int) -> list[int]:
@@ -670,7 +694,7 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
     1
     """
-    if not allowed_special:
+    if allowed_special == () if type(allowed_special) is tuple else not _any_special(allowed_special):
         try:  # the hot path: one dict subscript, then tiktoken's core or the fast backend
             hot = _hot[model]
         except KeyError:
@@ -684,7 +708,7 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
                 else:  # tiktoken's core returns ids, a fast backend a count
                     return result if type(result) is int else len(result)  # type: ignore[arg-type]
     tok = encoding_for(model)
-    if allowed_special:
+    if _any_special(allowed_special):
         return len(tok.encode(text, allowed_special=allowed_special))
     _hot[model] = _hot_counter(tok)
     return tok.count(text)
