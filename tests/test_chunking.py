@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import corpus_text, tiktoken_enc
-from tokenomy import BudgetError, chunk, chunk_tokens
+from tokenomy import BudgetError, InvalidArgumentError, chunk, chunk_tokens, encoding_for
 
 
 def n(text: str, name: str = "o200k_base") -> int:
@@ -114,16 +114,36 @@ def test_chunk_tokens_are_the_chunks_ids() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "error"),
     [
-        {"max_tokens": 0},
-        {"max_tokens": -1},
-        {"max_tokens": 10, "overlap": 10},
-        {"max_tokens": 10, "boundaries": ("chapter",)},
-        {"max_tokens": 1.5},
+        ({"max_tokens": 0}, BudgetError),
+        ({"max_tokens": -1}, BudgetError),
+        ({"max_tokens": 10, "overlap": 10}, BudgetError),
+        ({"max_tokens": 1.5}, BudgetError),
+        ({"max_tokens": 10, "boundaries": ("chapter",)}, InvalidArgumentError),
+        ({"max_tokens": 10, "boundaries": "word"}, InvalidArgumentError),
     ],
 )
-def test_bad_arguments(kwargs: dict[str, object]) -> None:
-    """Impossible budgets, overlaps and boundary names raise BudgetError."""
-    with pytest.raises(BudgetError):
+def test_bad_arguments(kwargs: dict[str, object], error: type[Exception]) -> None:
+    """Impossible budgets and overlaps raise BudgetError, unknown boundary names
+    InvalidArgumentError, from chunk() and chunk_tokens() alike."""
+    with pytest.raises(error):
         list(chunk("some text", **kwargs))  # type: ignore[arg-type]
+    with pytest.raises(error):
+        chunk_tokens("some text", **kwargs)  # type: ignore[arg-type]
+
+
+@given(text=st.text(alphabet=st.sampled_from(list("ab .\n'é😀x1,-’中\t")), max_size=300) | st.text(max_size=80),
+       size=st.integers(1, 12), overlap=st.integers(0, 3),
+       model=st.sampled_from(["gpt-4o", "gpt-4-0613", "gpt2"]))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_chunk_tokens_equal_each_chunks_own_encoding(text: str, size: int, overlap: int, model: str) -> None:
+    """Each array of chunk_tokens is its chunk's own encoding, with overlap and cuts inside long pieces."""
+    overlap = min(overlap, size - 1)
+    try:
+        arrays = chunk_tokens(text, size, model=model, overlap=overlap)
+    except BudgetError:
+        return  # one character alone over the budget
+    chunks = list(chunk(text, size, model=model, overlap=overlap))
+    tok = encoding_for(model)
+    assert [a.tolist() for a in arrays] == [tok.encode(c.text) for c in chunks]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -185,3 +186,159 @@ def test_as_of_accepted_on_the_command_line(capsys: pytest.CaptureFixture[str]) 
     """--as-of resolves an alias on that day."""
     code, out, _ = run(capsys, "count", str(DOC), "--as-of", "2024-06-01", "--json")
     assert code == 0 and json.loads(out)[0]["snapshot"] == "gpt-4o-2024-05-13"
+
+
+def test_internal_errors_exit_3_never_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception that is not a TokenomyError is an internal error: exit 3, one line on stderr;
+    --debug (before or after the subcommand) adds the traceback."""
+    import tokenomy
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(tokenomy, "model_info", broken)
+    code, _, err = run(capsys, "count", str(DOC), "--max-tokens", "5")
+    assert code == 3 and len(err.strip().splitlines()) == 1 and "internal error" in err and "--debug" in err
+    for argv in (["count", str(DOC), "--debug"], ["--debug", "count", str(DOC)]):
+        code, _, err = run(capsys, *argv)
+        assert code == 3 and "Traceback" in err and "something inside broke" in err
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "gpt-4o", "messages": [{"role": ["user"], "content": "x"}]},
+    {"model": 5, "messages": [{"role": "user", "content": "x"}]},
+    {"model": "gpt-4o", "n": "2", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+    {"model": "gpt-4o", "max_tokens": 10**400, "messages": [{"role": "user", "content": "x"}]},
+    {"model": "gpt-4o-mni", "messages": [{"role": "user", "content": "x"}]},
+])  # fmt: skip
+@pytest.mark.parametrize("command", ["count", "cost"])
+def test_hostile_request_files_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: dict[str, object],
+                                      command: str) -> None:  # fmt: skip
+    """The issue's crashing request bodies (role as a list, a numeric model, n as a string, a
+    400-digit max_tokens, a typo'd model) are bad input: exit 2, one line."""
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    code, _, err = run(capsys, command, str(path))
+    assert code == 2 and err.startswith("tokenomy: ") and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("content", ["{" * 100_000, '{"messages": [], "model": ' + "9" * 5000 + "}", "{\"a\": 1",
+                                     "{}" + "\n" * 3])  # fmt: skip
+def test_unreadable_json_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str) -> None:
+    """JSON nested past the parser, a 5,000-digit number or a cut-off object is exit 2, one line."""
+    path = tmp_path / "request.json"
+    path.write_text(content, encoding="utf-8")
+    for command in ("count", "cost"):
+        code, _, err = run(capsys, command, str(path))
+        assert code in (0, 2) and len(err.strip().splitlines()) <= 1 and "Traceback" not in err
+
+
+def test_count_reads_stdin_as_a_stream(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """count with no FILE reads piped stdin; several encodings are counted in one pass."""
+    text = DOC.read_text("utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    code, out, _ = run(capsys, "count", "-m", "gpt-4o", "-m", "gpt-4-0613", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["tokens"] for r in rows] == [
+        len(tiktoken_enc("o200k_base").encode_ordinary(text)), len(tiktoken_enc("cl100k_base").encode_ordinary(text))]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    code, out, err = run(capsys, "count", "--max-tokens", "10", "--json")
+    row = json.loads(out)[0]
+    assert code == 1 and row["tokens"] is None and row["more_than"] == 10 and "more than 10 tokens" in err
+
+
+def test_a_prefix_that_decided_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    """A model taken from a known prefix is marked estimated, with the note under the table."""
+    code, out, _ = run(capsys, "count", str(DOC), "-m", "gpt-4o-2099-01-01")
+    assert code == 0 and "~" in out and "note: 'gpt-4o-2099-01-01' is not in the registry" in out
+    code, _, err = run(capsys, "chunk", str(DOC), "--max-tokens", "500", "-m", "gpt-4o-2099-01-01")
+    assert code == 0 and "note: 'gpt-4o-2099-01-01' is not in the registry" in err
+
+
+def test_help_names_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy --help` documents 0, 1, 2, 3 and 130, and --debug."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for part in ("0 success", "1 over budget", "2 bad input", "3 internal error", "130 interrupted", "--debug"):
+        assert part in out
+
+
+# ---- endless and huge input, in a real process under a memory limit ----------------------------
+
+MEMORY_LIMIT = 400 << 20  # the interpreter, numpy, tiktoken and one vocabulary fit in about 250 MB
+
+
+def _limited(argv: list[str], *, stdin: object = None, code: str | None = None,
+             timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `python -m tokenomy ARGV` (or `python -c CODE`) with its address space capped."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "tokenomy", *argv]
+    return subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=timeout,  # type: ignore[arg-type]
+                          preexec_fn=cap, check=False)  # fmt: skip
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists() or sys.platform == "darwin", reason="needs /dev/zero and RLIMIT_AS")
+def test_endless_input_stops_at_the_budget_under_a_memory_limit(tmp_path: Path) -> None:
+    """`count /dev/zero --max-tokens 5`, the same on stdin, and an endless pipe counted for two
+    encodings all stop once over the budget: exit 1 within a 400 MB address space."""
+    result = _limited(["count", "/dev/zero", "--max-tokens", "5"])
+    assert result.returncode == 1 and "more than 5 tokens" in result.stderr, result.stderr
+    with open("/dev/zero", "rb") as zero:
+        result = _limited(["count", "--max-tokens", "5"], stdin=zero)
+    assert result.returncode == 1, result.stderr
+    writer = subprocess.Popen([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('hello world ' * 1000)"],
+                              stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        result = _limited(["count", "-", "--max-tokens", "100000", "-m", "gpt-4o", "-m", "gpt-4-0613"],
+                          stdin=writer.stdout)  # fmt: skip
+    finally:
+        writer.kill()
+        writer.wait()
+    assert result.returncode == 1 and result.stderr.count("more than 100,000 tokens") == 2, result.stderr
+    endless = ("import itertools, tokenomy\n"
+               "tok = tokenomy.encoding_for('gpt-4o')\n"
+               "print(tok.count_stream(itertools.repeat('\\0' * 65536), max_tokens=5) > 5,\n"
+               "      tok.count_stream(itertools.repeat('hello world ' * 5000), max_tokens=10**6) > 10**6)")  # fmt: skip
+    result = _limited([], code=endless)
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="RLIMIT_AS")
+def test_huge_files_count_and_chunk_in_bounded_memory(tmp_path: Path) -> None:
+    """A 60 MB file is counted exactly for two encodings and chunked as a stream, each within a
+    400 MB address space (reading it whole and encoding it at once took several times that)."""
+    import random
+
+    rng = random.Random(14)
+    words = ["alpha", "beta", "délta", "中文", "😀", "x1y2", "\n\n", "the", "of"]
+    path = tmp_path / "huge.txt"
+    # starts with a space after the previous part's last word: the parts' counts add up
+    part = "".join(" " + rng.choice(words) for _ in range(100_000)) + " end"
+    path.write_text(part * 120, encoding="utf-8")
+    result = _limited(["count", str(path), "-m", "gpt-4o", "-m", "gpt-4-0613", "--json"])
+    assert result.returncode == 0, result.stderr
+    counts = [row["tokens"] for row in json.loads(result.stdout)]
+    assert counts == [120 * len(tiktoken_enc(name).encode_ordinary(part)) for name in ("o200k_base", "cl100k_base")]
+    result = _limited(["chunk", str(path), "--max-tokens", "8000"])
+    assert result.returncode == 0, result.stderr[-500:]
+    chunks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert chunks[-1]["end"] == len(part) * 120 and all(c["tokens"] <= 8000 for c in chunks)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_on_a_real_process_exits_130(tmp_path: Path) -> None:
+    """SIGINT during an endless count exits 130 with one line on stderr, no traceback."""
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "tokenomy", "count", "/dev/zero", "-m", "gpt-4o", "-m", "gpt-4-0613"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip() == "tokenomy: interrupted", err

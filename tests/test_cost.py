@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import tiktoken_enc
 from tokenomy import (
-    BudgetError,
+    InvalidArgumentError,
     PriceUnavailableError,
     UnsupportedModelError,
     cost_from_usage,
@@ -75,7 +75,7 @@ def test_cached_tokens_are_a_subset_never_added() -> None:
     cost = estimate_cost("gpt-4o-2024-08-06", 1_000_000, 0, cached_input_tokens=400_000, as_of=DAY)
     assert cost.input == Decimal("1.5") and cost.cached_input == Decimal("0.5")
     assert cost.total == Decimal("2.0") and isinstance(cost.total, Decimal)
-    with pytest.raises(BudgetError, match="part of input_tokens"):
+    with pytest.raises(InvalidArgumentError, match="part of input_tokens"):
         estimate_cost("gpt-4o", 10, cached_input_tokens=11, as_of=DAY)
 
 
@@ -103,8 +103,8 @@ def test_unknown_price_is_an_error_never_zero() -> None:
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "10"])
 def test_bad_token_numbers(bad: Any) -> None:
-    """Negative or non-integer token numbers raise BudgetError."""
-    with pytest.raises(BudgetError):
+    """Negative or non-integer token numbers raise InvalidArgumentError (a ValueError)."""
+    with pytest.raises(InvalidArgumentError):
         estimate_cost("gpt-4o", bad, as_of=DAY)
 
 
@@ -168,7 +168,7 @@ def test_non_token_prices() -> None:
     """Images by size and quality, speech by characters, transcription by minutes."""
     assert image_cost("dall-e-3", size="1792x1024", quality="hd", n=2).amount == Decimal("0.240")
     assert image_cost("dall-e-2", size="256x256").amount == Decimal("0.016")
-    with pytest.raises(BudgetError):
+    with pytest.raises(InvalidArgumentError):
         image_cost("dall-e-2", size="2048x2048")
     assert speech_cost("tts-1-hd", "x" * 1000).amount == Decimal("0.03")
     assert transcription_cost("whisper-1", seconds=600).amount == Decimal("0.06")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import tiktoken_enc
 from tokenomy import (
-    BudgetError,
+    InvalidArgumentError,
     combine_embeddings,
     count_embedding_input,
     embed_long,
@@ -46,8 +46,8 @@ def test_combination_matches_direct_computation() -> None:
      ([[1.0]], [-1]), ([[1.0]], [0])],
 )  # fmt: skip
 def test_combination_rejects_bad_input(vectors: Any, weights: Any) -> None:
-    """Unequal dimensions, NaN, wrong or negative weights raise BudgetError."""
-    with pytest.raises(BudgetError):
+    """Unequal dimensions, NaN, wrong or negative weights raise InvalidArgumentError (a ValueError)."""
+    with pytest.raises(InvalidArgumentError):
         combine_embeddings(vectors, weights)
 
 

@@ -13,7 +13,7 @@ import tiktoken.load
 
 from tests.conftest import BUNDLED_DIR, ENCODING_NAMES, ENCODING_SPECS, ENCODINGS_DIR, tiktoken_enc
 from tokenomy import encodings as enc_module
-from tokenomy.errors import EncodingFileError, EncodingUnavailableError, UnknownModelError
+from tokenomy.errors import EncodingFileError, EncodingUnavailableError, UnknownEncodingError
 
 needs_folder = pytest.mark.skipif(
     not ENCODINGS_DIR, reason="TOKENOMY_ENCODINGS_DIR is not set (offline vocabulary folder)"
@@ -53,6 +53,7 @@ def test_bundled_encoding_equals_tiktoken(name: str, fresh: None, monkeypatch: p
     assert ours._special_tokens == ref._special_tokens
     assert ours.n_vocab == ref.n_vocab
     assert ours._mergeable_ranks == ref._mergeable_ranks
+    assert max(map(len, ref._mergeable_ranks)) == enc_module.encoding_spec(name)["max_token_bytes"]
 
 
 def test_bundled_files_match_their_sums() -> None:
@@ -141,9 +142,9 @@ def test_set_encodings_dir_rejects_missing_folder(tmp_path: Path) -> None:
 
 def test_unknown_encoding_suggests_names() -> None:
     """A misspelt encoding name suggests the real one."""
-    with pytest.raises(UnknownModelError) as info:
+    with pytest.raises(UnknownEncodingError) as info:
         enc_module.load_encoding("cl100k")
-    assert "cl100k_base" in str(info.value)
+    assert "cl100k_base" in str(info.value) and isinstance(info.value, KeyError)
 
 
 def test_concurrent_first_use_builds_once(fresh: None) -> None:

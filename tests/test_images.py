@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tokenomy import ImageError, count_image
+from tokenomy import InvalidArgumentError, count_image
 from tokenomy.images import image_size, image_size_from_data_url
 
 EXAMPLES = [
@@ -42,7 +42,7 @@ def test_detail_rules_for_tile_models() -> None:
     assert count_image(4000, 3000, detail="low", model="gpt-4o-2024-08-06").tokens == 85
     assert count_image(1024, 1024, detail="auto", model="gpt-4o-2024-08-06").tokens == 765
     assert count_image(512, 512, detail="high", model="gpt-4o-mini-2024-07-18").tokens == 2833 + 5667
-    with pytest.raises(ImageError):
+    with pytest.raises(InvalidArgumentError):
         count_image(10, 10, detail="medium", model="gpt-4o")
 
 

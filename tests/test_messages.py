@@ -22,6 +22,7 @@ EXAMPLES: list[dict[str, Any]] = json.loads(
 )["examples"]
 CHAT = [e for e in EXAMPLES if e["kind"] in ("messages", "functions")]
 GPT35_2023 = date(2023, 10, 1)  # gpt-3.5-turbo then meant gpt-3.5-turbo-0613
+DAY = date(2025, 3, 1)
 
 
 @pytest.mark.parametrize("example", CHAT, ids=lambda e: f"{e['kind']}-{e['model']}")
@@ -221,3 +222,73 @@ def test_adding_a_message_adds_its_own_cost(a: str, b: str) -> None:
     ).tokens
     enc = tiktoken_enc("o200k_base")
     assert two - one == 3 + len(enc.encode("assistant")) + len(enc.encode_ordinary(b))
+
+
+def _deep(levels: int, key: str) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        node = {"type": "array", "items": node} if key == "items" else {"type": "object", "properties": {"a": node}}
+    return node
+
+
+def test_hostile_schemas_are_message_format_errors() -> None:
+    """Deep (objects or arrays), cyclic and exponentially shared tool schemas are refused with a
+    MessageFormatError, never a RecursionError or an endless render."""
+    from tokenomy.requests import count_request
+
+    cyclic: dict[str, Any] = {"type": "object"}
+    cyclic["properties"] = {"self": cyclic}
+    shared: dict[str, Any] = {"type": "string"}
+    for _ in range(40):
+        shared = {"type": "object", "properties": {"a": shared, "b": shared}}
+    for schema in (_deep(5000, "properties"), _deep(5000, "items"), cyclic, shared, {"x": cyclic}):
+        tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
+        with pytest.raises(MessageFormatError):
+            count_request({"model": "gpt-4o-2024-08-06", "messages": [], "tools": tools}, as_of=DAY)
+        body = {"model": "gpt-4o-2024-08-06", "messages": [],
+                "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}}
+        with pytest.raises(MessageFormatError):
+            count_request(body, as_of=DAY)
+
+
+@pytest.mark.parametrize("field", [{"n": "2"}, {"n": 0}, {"max_tokens": 10**400}, {"max_tokens": float("inf")},
+                                   {"max_tokens": 1 << 30, "n": 1 << 20}, {"max_completion_tokens": -1}])
+def test_unusable_request_numbers(field: dict[str, Any]) -> None:
+    """n and output caps that are not whole numbers in range are MessageFormatError, never OverflowError."""
+    from tokenomy.requests import count_request
+
+    with pytest.raises(MessageFormatError):
+        count_request({"model": "gpt-4o-2024-08-06", "messages": [], **field}, as_of=DAY)
+
+
+@pytest.mark.parametrize("message", [{"role": ["user"], "content": "x"}, {"role": {"a": 1}},
+                                     {"role": "user", "content": [{"type": ["text"], "text": "x"}]},
+                                     {"role": "user", "content": [{"type": {"k": 1}}]}])
+def test_unhashable_fields_are_message_format_errors(message: dict[str, Any]) -> None:
+    """A role or part type that is a list or an object is a MessageFormatError, not a TypeError."""
+    with pytest.raises(MessageFormatError):
+        count_messages([message], "gpt-4o-2024-08-06", as_of=DAY)
+
+
+def test_image_dimensions_of_any_shape() -> None:
+    """image_dimensions: numpy integers and huge sides are counted, wrong shapes are
+    MessageFormatError, a value that is no mapping or callable a TypeError."""
+    import numpy as np
+
+    url = "https://example.com/cat.png"
+    chat = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url, "detail": "high"}}]}]
+    assert count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY, image_dimensions={url: (np.int64(1024), 1024)}).images == 765
+    assert count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY, image_dimensions={url: (10**400, 10**400)}).images == 765
+    for bad in ("ab", (1,), (1, 2, 3), (0, 5), (1.5, 2), (True, 2), {"w": 1, "h": 2}):
+        with pytest.raises(MessageFormatError):
+            count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY, image_dimensions={url: bad})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="image_dimensions"):
+        count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY, image_dimensions=5)  # type: ignore[arg-type]
+
+
+def test_parallel_call_arguments_nested_past_the_json_limit() -> None:
+    """Tool-call arguments nested deeper than json can read are counted as non-JSON text, with a note."""
+    deep = "[" * 100_000 + "]" * 100_000
+    calls = [{"id": f"c{i}", "type": "function", "function": {"name": "f", "arguments": deep}} for i in range(2)]
+    result = count_messages([{"role": "assistant", "tool_calls": calls}], "gpt-4o-2024-08-06", as_of=DAY)
+    assert result.tokens > 0 and any("not JSON" in note for note in result.notes)

@@ -154,3 +154,35 @@ def test_plan_invariants(text: str, size: int, cap: int | None) -> None:
     if cap is not None:
         assert n(text[:checked]) <= cap
     assert plan.dropped_tokens[0] == n(text[checked:])
+
+
+def _fake(texts: list[str]) -> dict[str, Any]:
+    return {"results": [{"flagged": False, "categories": {"hate": False}, "category_scores": {"hate": 0.0}}
+                        for _ in texts]}  # fmt: skip
+
+
+def test_empty_inputs_are_sent_as_the_endpoint_takes_them() -> None:
+    """"", lists holding "" and a cap below the first character each get one empty chunk and a result."""
+    assert moderation_chunks("").texts == [""]
+    assert moderate_long("", _fake)["flagged"] is False  # type: ignore[index]
+    plan = moderation_chunks(["", "hi", ""])
+    assert plan.texts == ["", "hi", ""] and plan.input_index == (0, 1, 2)
+    assert len(moderate_long(["", "hi", ""], _fake)) == 3
+    emoji = "\U0001fae8" * 3  # several tokens per character on cl100k_base
+    assert n(emoji[0]) > 1
+    capped = moderation_chunks(emoji, max_tokens=1)
+    assert capped.texts == [""] and capped.checked_until == (0,) and capped.dropped_chars == (3,)
+    assert capped.dropped_tokens == (n(emoji),) and capped.truncated
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.5, "0.9", True])
+def test_scores_that_are_not_scores_are_refused(bad: Any) -> None:
+    """A NaN, infinite, negative or non-numeric score is refused in either order: a NaN never
+    hides a flagged 0.9."""
+    high = {"flagged": True, "categories": {"hate": True}, "category_scores": {"hate": 0.9}}
+    odd = {"flagged": False, "categories": {"hate": False}, "category_scores": {"hate": bad}}
+    for results in ([odd, high], [high, odd]):
+        with pytest.raises(ResultFormatError, match="hate"):
+            merge_moderation(results)
+    with pytest.raises(ResultFormatError, match="true or false"):
+        merge_moderation([{"flagged": False, "categories": {"hate": "no"}, "category_scores": {}}])

@@ -196,3 +196,132 @@ def test_a_malformed_as_of_says_what_to_pass() -> None:
         tokenomy.model_info("gpt-4o", as_of="June 1st")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="as_of"):
         tokenomy.model_info("gpt-4o", as_of=20240601)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("content", "entry", "field"),
+    [
+        ('[models."x"\nkind = "chat"\n', None, None),  # malformed TOML
+        ("models = 5\n", None, "models"),
+        ('[aliases."x"]\nmoves = []\n', None, "aliases"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nendpoints = 5\n', "x", "endpoints"),
+        ('[models."x"]\nbased_on = "gpt-4o"\ncontext_window = "big"\n', "x", "context_window"),
+        ('[models."x"]\nbased_on = ["gpt-4o"]\n', "x", "based_on"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nalias_of = [1]\n', "x", "alias_of"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nfamily = 4\n', "x", "family"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nuncertain = "price"\n', "x", "uncertain"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nprice = { input = "1e999999" }\n', "x", "price.input"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nprice = { input = "abc" }\n', "x", "price.input"),
+        ('[models."x"]\nbased_on = "gpt-4o"\nreleased = 10:00:00\n', "x", "released"),
+        ('[models."x"]\nkind = ["chat"]\n', "x", "kind"),
+        ('[models."x"]\nencoding = 5\n', "x", "encoding"),
+        ('[models."x"]\nencodng = "o200k_base"\n', "x", "encodng"),
+        ('[models.x]\n"" = 5\n', "x", ""),
+    ],
+)
+def test_bad_user_registry_files_name_file_entry_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, entry: str | None, field: str | None
+) -> None:
+    """A malformed TOKENOMY_REGISTRY (bad TOML, wrong types, a price too large) is a RegistryError
+    naming the file, the entry and the field, from the first lookup and from every one after."""
+    path = tmp_path / "registry.toml"
+    path.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("TOKENOMY_REGISTRY", str(path))
+    registry._reset_for_tests()
+    for _ in range(2):
+        with pytest.raises(RegistryError) as info:
+            tokenomy.count("hi", model="gpt-4o")
+        assert (info.value.file, info.value.entry, info.value.field) == (str(path), entry, field)
+        assert str(path) in str(info.value) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("where", ["missing", "folder", "binary"])
+def test_unreadable_user_registry_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A missing file, a folder or a file that is not UTF-8 is a RegistryError naming the file."""
+    path = tmp_path / "registry.toml"
+    if where == "folder":
+        path.mkdir()
+    elif where == "binary":
+        path.write_bytes(b"\xff\xfe[models]")
+    monkeypatch.setenv("TOKENOMY_REGISTRY", str(path))
+    registry._reset_for_tests()
+    with pytest.raises(RegistryError) as info:
+        tokenomy.models()
+    assert info.value.file == str(path) and info.value.entry is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"endpoints": 5}, {"price": {"input": "1e999999"}}, {"price": {"input": float("nan")}}, {"kind": ["chat"]},
+     {"uncertain": [1]}, {"notes": b"x"}, {"released": "tomorrow"}, {"alias_of": ["gpt-4o"]},
+     {"context_window": 10, "max_output_tokens": 20}, {"price": 5}],
+)
+def test_register_model_is_all_or_nothing(fields: dict[str, object]) -> None:
+    """A bad field raises RegistryError and leaves nothing registered: models() keeps working."""
+    before = len(tokenomy.models())
+    with pytest.raises(RegistryError):
+        tokenomy.register_model("half-registered", based_on="gpt-4o-2024-08-06", **fields)
+    with pytest.raises(UnknownModelError):
+        tokenomy.model_info("half-registered")
+    assert len(tokenomy.models()) == before
+    with pytest.raises(TypeError):
+        tokenomy.register_model(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("typo", ["gpt-4o-mni", "gpt-4-o", "gpt-4o-mini-x", "gpt-4.1-nanoo", "o3-mimi", "gpt-5o",
+                                  "text-moderation-lates", "gpt-4-turbo-previe"])
+def test_typos_are_unknown_models_not_another_model(typo: str) -> None:
+    """A name that differs from a known prefix by anything but a date, version or tag is an
+    UnknownModelError with close names, in model_info, estimate_cost and count alike."""
+    with pytest.raises(UnknownModelError) as info:
+        tokenomy.model_info(typo, as_of=date(2025, 1, 1))
+    assert info.value.close
+    with pytest.raises(UnknownModelError):
+        tokenomy.estimate_cost(typo, 10, as_of=date(2025, 1, 1))
+    with pytest.raises(UnknownModelError):
+        tokenomy.count("hi", model=typo)
+
+
+@pytest.mark.parametrize(("name", "base"), [("gpt-4o-2099-01-01", "gpt-4o"), ("gpt-4-9999", "gpt-4"),
+                                            ("text-moderation-999", "text-moderation-007"),
+                                            ("gpt-4o-mini-v2", "gpt-4o-mini"), ("gpt-4.1-mini-preview", "gpt-4.1-mini"),
+                                            ("gpt-5-2099-01-01-v3", "gpt-5")])
+def test_suffixes_resolve_by_prefix_and_say_so(name: str, base: str) -> None:
+    """A snapshot date, a version or a deployment tag after a known prefix takes that model's
+    facts, and the assumption is named in the result and in a request count's notes."""
+    day = date(2025, 6, 1)
+    info = tokenomy.model_info(name, as_of=day)
+    assert info.snapshot == tokenomy.model_info(base, as_of=day).snapshot
+    assert any("not in the registry" in a for a in info.assumptions)
+    if info.kind == "chat":
+        counted = tokenomy.count_request({"model": name, "messages": [{"role": "user", "content": "hi"}]}, as_of=day)
+        assert not counted.exact and any("not in the registry" in n for n in counted.notes)
+
+
+def test_suffix_patterns_are_data_with_a_source() -> None:
+    """The suffixes live in data/aliases.toml with a source and an example each."""
+    suffixes = table("aliases")["suffixes"]
+    assert suffixes["source"] and all(p["pattern"] and p["example"] for p in suffixes["patterns"])
+
+
+@pytest.mark.parametrize("name", [5, None, b"gpt-4o", ["gpt-4o"], 4.0])
+def test_model_names_of_the_wrong_type_are_type_errors(name: object) -> None:
+    """A model name that is not a str is a TypeError everywhere a model is named."""
+    calls = [lambda: tokenomy.model_info(name), lambda: tokenomy.count("x", model=name),
+             lambda: tokenomy.count_image(10, 10, model=name), lambda: tokenomy.Budget(name),
+             lambda: tokenomy.estimate_cost(name, 1), lambda: tokenomy.encoding_for(name),
+             lambda: tokenomy.truncate("x", 5, model=name), lambda: tokenomy.embedding_chunks("x", model=name)]  # fmt: skip
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+
+
+def test_a_gigabyte_name_is_refused_quickly_and_briefly() -> None:
+    """A huge unknown name gets no suggestions (difflib is quadratic) and a short message."""
+    import time
+
+    name = "g" * 50_000_000
+    start = time.perf_counter()
+    with pytest.raises(UnknownModelError) as info:
+        tokenomy.model_info(name)
+    assert time.perf_counter() - start < 5 and len(str(info.value)) < 300 and info.value.name is name

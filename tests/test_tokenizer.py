@@ -160,3 +160,63 @@ def test_count_cache_is_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> No
         ]
     assert tok._cache_chars <= 10_000 and sum(map(len, tok._cache)) == tok._cache_chars
     assert tok.count_cached("short") == 1 and "short" not in tok._cache
+
+
+def test_decode_refuses_ids_the_encoding_lacks() -> None:
+    """Out-of-range, negative and gap ids are InvalidArgumentError naming the id; non-ids TypeError."""
+    tok = encoding_for("o200k_base")
+    assert tok.decode(tok.encode("hello wörld")) == "hello wörld"
+    for bad in ([10**9], [-1], [10**400], [199_998]):  # 199,998 lies between the vocabulary and the specials
+        with pytest.raises(tokenomy.InvalidArgumentError) as info:
+            tok.decode(bad)
+        assert isinstance(info.value, ValueError) and info.value.argument == "ids"
+    for wrong in (["a"], [1.5], "abc", 5):
+        with pytest.raises(TypeError):
+            tok.decode(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("allowed", ["<|endoftext|>", {"<|nope|>"}, ["<|endoftext|>", "<|im_start|>"]])
+def test_allowed_special_must_name_special_tokens(allowed: object) -> None:
+    """allowed_special given as one string, or naming tokens the encoding lacks, is InvalidArgumentError."""
+    with pytest.raises(tokenomy.InvalidArgumentError):
+        tokenomy.count("<|endoftext|>", model="gpt-4o", allowed_special=allowed)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        tokenomy.count("x", model="gpt-4o", allowed_special={5})  # type: ignore[arg-type]
+
+
+def test_count_stream_against_a_budget_stops_on_endless_input() -> None:
+    """count_stream(max_tokens=) stops on an endless stream with no cut in it (NULs) or with cuts,
+    returning a number above the budget; block_chars must be positive."""
+    import io
+    import itertools
+
+    tok = encoding_for("o200k_base")
+    assert tok.count_stream(itertools.repeat("\0" * 4096), max_tokens=5) > 5
+    assert tok.count_stream(itertools.repeat("hello world "), max_tokens=1000) > 1000
+    text = "hello wörld, " * 5000
+    assert tok.count_stream(io.StringIO(text), max_tokens=10**9) == tok.count(text)
+    assert tok.count_stream(io.StringIO(text), max_tokens=100) > 100
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(tokenomy.InvalidArgumentError):
+            tok.count_stream(["x"], block_chars=bad)  # type: ignore[arg-type]
+    with pytest.raises(tokenomy.BudgetError):
+        tok.count_stream(["x"], max_tokens=-1)
+
+
+@given(text=TEXTS, limit=st.integers(0, 300))
+@settings(max_examples=100, deadline=None)
+def test_count_until_is_exact_within_the_limit(text: str, limit: int) -> None:
+    """count_until and count_stream(max_tokens=) are exact at or under the limit and above it otherwise."""
+    tok = encoding_for("cl100k_base")
+    full = tok.count(text)
+    for got in (tok.count_until(text, limit), tok.count_stream([text[:7], text[7:]], max_tokens=limit)):
+        assert got == full if full <= limit else got > limit
+
+
+def test_unknown_encodings_and_backends() -> None:
+    """Tokenizer("nope") is UnknownEncodingError (a KeyError); a bad backend InvalidArgumentError."""
+    with pytest.raises(tokenomy.UnknownEncodingError) as info:
+        tokenomy.Tokenizer("cl100k")
+    assert isinstance(info.value, KeyError) and "cl100k_base" in info.value.close
+    with pytest.raises(tokenomy.InvalidArgumentError):
+        tokenomy.Tokenizer("cl100k_base", backend="gpu")

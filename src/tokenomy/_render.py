@@ -9,7 +9,7 @@ defaults) are data, chosen per model family.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,42 @@ from tokenomy.errors import MessageFormatError
 
 # deeper schemas are refused rather than rendered: the API caps nesting far below this
 MAX_SCHEMA_DEPTH = 64
+# Objects and lists in one tool definition or response schema, counted as the renderer would
+# visit them (a part shared twice counts twice): the API documents at most 5,000 properties and
+# 10 levels for structured outputs, so this only stops a shared structure from rendering forever.
+MAX_SCHEMA_NODES = 100_000
+# Nesting of objects and lists (each schema level is about two: {"properties": {"x": {...}}}).
+MAX_NESTING = 4 * MAX_SCHEMA_DEPTH
+
+
+def check_schema(value: Any, where: str) -> None:
+    """MessageFormatError for a schema nested deeper than ``MAX_NESTING``, cyclic (which nests
+    without end), or with more than ``MAX_SCHEMA_NODES`` objects and lists; checked without
+    recursion, before anything else reads the schema (``repr`` or ``json.dumps`` would recurse).
+
+    >>> cyclic = {"type": "object"}
+    >>> cyclic["properties"] = {"self": cyclic}
+    >>> check_schema(cyclic, "tools[0]")
+    Traceback (most recent call last):
+    ...
+    tokenomy.errors.MessageFormatError: tools[0]: nested deeper than 256 levels (or cyclic). ...
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        nodes += 1
+        if depth > MAX_NESTING:
+            raise MessageFormatError(where, f"nested deeper than {MAX_NESTING} levels (or cyclic)")
+        if nodes > MAX_SCHEMA_NODES:
+            raise MessageFormatError(where, f"more than {MAX_SCHEMA_NODES:,} objects and lists")
+        stack.extend((child, depth + 1) for child in children)
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,8 @@ def render_functions(
     } // namespace functions
     """
     notes = notes if notes is not None else RenderNotes(set())
+    for i, definition in enumerate(definitions):
+        check_schema(definition, f"tools[{i}]")
     lines = ["namespace functions {", ""]
     for i, definition in enumerate(definitions):
         description = definition.get("description")
@@ -266,6 +304,7 @@ def render_json_schema_format(name: str, schema: Any, drop: Sequence[str], *, de
     >>> render_json_schema_format("answer", schema, ["required"], description=None)
     '# Response Formats\\n\\n## answer\\n\\n{"type":"object"}'
     """
+    check_schema(schema, "response format schema")
     head = f"# Response Formats\n\n## {name}\n\n"
     if description:
         head += "".join(f"{line}\n" for line in comment_lines(description, RenderStyle()))

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from tokenomy.errors import BudgetError, BudgetExceededError
+from tokenomy._args import check_choice
+from tokenomy.errors import BudgetError, BudgetExceededError, InvalidArgumentError, short
 from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount, count_messages
@@ -137,20 +138,21 @@ class Budget:
     """
 
     def __init__(self, model: str, reserve_output: int | None = None, *, as_of: date | None = None) -> None:
-        info = _lookup(model, as_of or date.today())
+        info = _lookup(model, as_of)
         warn_if_retired(info)
         if info.context_window is None:
-            raise BudgetError(f"model {model!r} has no known context window; register_model() adds one")
+            raise BudgetError(f"model {short(model)} has no known context window; register_model() adds one")
         cap = info.max_output_tokens
         if reserve_output is None:
             reserve_output = min(cap, DEFAULT_RESERVE) if cap else DEFAULT_RESERVE
         if isinstance(reserve_output, bool) or not isinstance(reserve_output, int) or reserve_output < 0:
-            raise BudgetError(f"reserve_output must be a whole number >= 0, not {reserve_output!r}")
+            raise BudgetError(f"reserve_output must be a whole number >= 0, not {short(reserve_output)}")
         if cap is not None and reserve_output > cap:
-            raise BudgetError(f"reserve_output {reserve_output} exceeds {model}'s output cap of {cap}")
+            raise BudgetError(f"reserve_output {short(reserve_output)} exceeds {model}'s output cap of {cap}")
         if reserve_output >= info.context_window:
             raise BudgetError(
-                f"reserve_output {reserve_output} leaves no room in the {info.context_window}-token window"
+                f"reserve_output {short(reserve_output)} leaves no room in the {info.context_window}-token "
+                "window"
             )
         self.model, self.info, self.as_of = model, info, info.as_of
         self.context_window, self.reserve_output = info.context_window, reserve_output
@@ -180,8 +182,7 @@ class Budget:
         System and developer messages and the last user message are always kept; an assistant
         message with tool calls is dropped together with its tool results, never apart.
         """
-        if strategy not in STRATEGIES:
-            raise BudgetError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        check_choice(strategy, "strategy", STRATEGIES)
         messages = list(messages)
         first = self._count(messages, tools, tool_choice)
         if first.tokens <= self.limit:
@@ -257,10 +258,15 @@ class Budget:
         >>> b.limit, plan.tokens, plan.truncations["docs"].truncated
         (96, {'question': 5, 'docs': 91}, True)
         """
+        if isinstance(overhead, bool) or not isinstance(overhead, int) or not 0 <= overhead <= self.limit:
+            raise BudgetError(f"overhead must be a whole number of tokens from 0 to the limit "
+                              f"({self.limit}), not {short(overhead)}")
         parts = [s if isinstance(s, Section) else Section(**s) for s in sections]
+        for p in parts:
+            _check_section(p)
         names = [p.name for p in parts]
         if len(set(names)) != len(names):
-            raise BudgetError(f"section names must be unique: {names}")
+            raise InvalidArgumentError("sections", names, "sections with unique names")
         budget = self.limit - overhead
         tok = encoding_for(self.model)
         texts = {p.name: p.text for p in parts}
@@ -287,13 +293,30 @@ class Budget:
         return Allocation(tokens, texts, cuts, budget)
 
 
+def _check_section(section: Section) -> None:
+    """A section's fields have usable types: text, whole-number priority and token limits."""
+    if not isinstance(section.name, str) or not isinstance(section.text, str):
+        raise TypeError(f"a section's name and text must be str, not {type(section.name).__name__} "
+                        f"and {type(section.text).__name__}")  # fmt: skip
+    if isinstance(section.priority, bool) or not isinstance(section.priority, int):
+        raise TypeError(f"section {short(section.name)}: priority must be an int")
+    for key, least in (("min_tokens", 0), ("max_tokens", 1)):
+        value = getattr(section, key)
+        if value is None and key == "max_tokens":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise BudgetError(f"section {short(section.name)}: {key} must be a whole number >= {least}, "
+                              f"not {short(value)}")  # fmt: skip
+
+
 def _with_content(message: Any, content: str) -> Any:
     if isinstance(message, Mapping):
         return {**message, "content": content}
     copy = getattr(message, "model_copy", None)
     if callable(copy):
         return copy(update={"content": content})
-    raise BudgetError("truncate_longest needs dict messages or pydantic models to rewrite content")
+    raise InvalidArgumentError("messages", type(message).__name__,
+                               "dict messages or pydantic models (truncate_longest rewrites their content)")
 
 
 def _units(messages: Sequence[Any]) -> tuple[list[list[int]], set[int]]:

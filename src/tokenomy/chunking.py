@@ -21,9 +21,9 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 
-from tokenomy._cuts import cut_before
+from tokenomy._cuts import cut_before, safe_cut_after, safe_cut_before
 from tokenomy._layout import KIND_NAMES, Layout
-from tokenomy.errors import BudgetError
+from tokenomy.errors import BudgetError, InvalidArgumentError, short
 from tokenomy.tokenizer import Tokenizer, encoding_for
 
 BOUNDARIES = ("paragraph", "sentence", "word")  # "token" is always the last resort
@@ -44,7 +44,7 @@ class Chunk:
 def check_budget(max_tokens: object, name: str = "max_tokens") -> int:
     """``max_tokens`` as a positive int, or a BudgetError saying what is wrong."""
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise BudgetError(f"{name} must be a whole number of tokens, not {max_tokens!r}")
+        raise BudgetError(f"{name} must be a whole number of tokens, not {short(max_tokens)}")
     if max_tokens < 1:
         raise BudgetError(f"{name} must be at least 1, not {max_tokens}")
     return max_tokens
@@ -183,10 +183,7 @@ def chunk(
     'One short line. Another sentence follows here, and it is longer.' 14
     ' The end is near.' 5
     """
-    limit = check_budget(max_tokens)
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
-        raise BudgetError(f"overlap must be a whole number from 0 to max_tokens - 1, not {overlap!r}")
-    check_boundaries(boundaries)
+    limit = _check_arguments(max_tokens, overlap, boundaries)
     tok = encoding_for(model)
     if isinstance(text, str):
         yield from _chunks_of(tok, text, 0, limit, overlap, boundaries, final=True, index=0)
@@ -194,11 +191,27 @@ def chunk(
     yield from _chunk_stream(tok, text, limit, overlap, boundaries)
 
 
+def _check_arguments(max_tokens: object, overlap: object, boundaries: Sequence[str]) -> int:
+    """The checks chunk() and chunk_tokens() share; returns ``max_tokens``."""
+    limit = check_budget(max_tokens)
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
+        raise BudgetError(f"overlap must be a whole number from 0 to max_tokens - 1, not {short(overlap)}")
+    check_boundaries(boundaries)
+    return limit
+
+
 def check_boundaries(boundaries: Sequence[str]) -> None:
-    """BudgetError for boundary names chunk() does not know."""
-    unknown = set(boundaries) - set(BOUNDARIES)
+    """InvalidArgumentError for boundary names chunk() does not know (a lone string is a mistake:
+    ``"word"`` would be read as five letters)."""
+    if isinstance(boundaries, str):
+        example = f"({short(boundaries)},)"
+        raise InvalidArgumentError("boundaries", boundaries, f"a sequence of names, such as {example}")
+    if not isinstance(boundaries, Iterable):
+        raise TypeError(f"boundaries must be a sequence of names such as {BOUNDARIES}")
+    names = list(boundaries)
+    unknown = [b for b in names if not isinstance(b, str) or b not in BOUNDARIES]
     if unknown:
-        raise BudgetError(f"unknown boundaries {sorted(unknown)}; use {BOUNDARIES}")
+        raise InvalidArgumentError("boundaries", unknown, f"names from {', '.join(BOUNDARIES)}")
 
 
 def chunks_of_layout(layout: Layout, limit: int, boundaries: Sequence[str], *, overlap: int = 0,
@@ -248,24 +261,39 @@ def chunk_tokens(
 ) -> list[npt.NDArray[np.int64]]:  # fmt: skip
     """Token ids of each chunk of :func:`chunk`, as numpy arrays (the chunks' own encodings).
 
-    The text is encoded once: a chunk between exact cuts is a slice of the whole text's ids.
+    The text is encoded once: a chunk whose ends are verified cuts, with a cut additive by
+    construction between them, is a slice of the whole text's ids; any other chunk (cut inside
+    one long piece) is encoded on its own, so its ids are always its text's own.
 
     >>> [a.tolist() for a in chunk_tokens("hello world", 1, model="gpt-4o")]
     [[24912], [2375]]
     """
-    limit = check_budget(max_tokens)
+    limit = _check_arguments(max_tokens, overlap, boundaries)
     tok = encoding_for(model)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
     if not text:
         return []
     layout = Layout(tok, text)
     cut_chars = layout.cut_chars
     out = []
-    for a, b, tokens in _plan(layout, limit, overlap, boundaries, final=True):
+    for a, b, _ in _plan(layout, limit, overlap, boundaries, final=True):
         ja, jb = int(cut_chars.searchsorted(a)), int(cut_chars.searchsorted(b))
-        exact = jb < len(cut_chars) and cut_chars[ja] == a and cut_chars[jb] == b
-        ta, tb = (int(layout.cut_tokens[ja]), int(layout.cut_tokens[jb])) if exact else (0, -1)
-        if exact and tb - ta == tokens:
-            out.append(layout.ids[ta:tb].astype(np.int64))
-        else:  # a cut inside one huge piece: that chunk has its own encoding
+        aligned = jb < len(cut_chars) and cut_chars[ja] == a and cut_chars[jb] == b
+        if aligned and _slice_is_own(layout, ja, jb):
+            out.append(layout.ids[int(layout.cut_tokens[ja]) : int(layout.cut_tokens[jb])].astype(np.int64))
+        else:
             out.append(tok.encode_array(text[a:b]).astype(np.int64))
     return out
+
+
+def _slice_is_own(layout: Layout, ja: int, jb: int) -> bool:
+    """True if the ids between cuts ``ja`` and ``jb`` are what ``text[a:b]`` encodes to alone:
+    both cuts verified, and a cut additive by construction at or between them (then the chunk is
+    verified stretch + stretch between such cuts + verified stretch, each encoded as in the whole)."""
+    if not (layout.verified(ja) and layout.verified(jb)):
+        return False
+    text, a, b = layout.text, int(layout.cut_chars[ja]), int(layout.cut_chars[jb])
+    after_a = a if layout.safe()[ja] else safe_cut_after(text, a)
+    before_b = b if layout.safe()[jb] else safe_cut_before(text, b)
+    return after_a <= before_b

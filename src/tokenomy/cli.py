@@ -1,27 +1,39 @@
 """The ``tokenomy`` command: parses arguments, calls the public API, prints.
 
-Exit codes: 0 success, 1 over budget (``count --max-tokens``), 2 bad input or usage, 130
-interrupted. Errors are one line on stderr, never a traceback.
+Exit codes: 0 success, 1 over budget (``count --max-tokens``) and nothing else, 2 bad input or
+usage, 3 an internal error (a bug in tokenomy), 130 interrupted. Errors are one line on stderr;
+``--debug`` adds the traceback of an internal error. Text is read as a stream: ``count`` of an
+endless input with ``--max-tokens`` stops once the count is over it.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
+import queue
 import sys
 import textwrap
+import threading
+import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import tokenomy
-from tokenomy.errors import TokenomyError
+from tokenomy.errors import InputFileError, MessageFormatError, TokenomyError, short
 from tokenomy.report import text_table
 
-EPILOG = "exit codes: 0 success, 1 over budget (count --max-tokens), 2 bad input or usage, 130 interrupted"
+EXIT_OK, EXIT_OVER_BUDGET, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EPILOG = ("exit codes: 0 success, 1 over budget (count --max-tokens), 2 bad input or usage, 3 internal "
+          "error (a bug: --debug shows the traceback), 130 interrupted")  # fmt: skip
+# A JSON request is parsed whole; past this size a file is refused rather than read into memory.
+MAX_JSON_CHARS = 256 << 20
+_BLOCK = 1 << 16  # characters read at a time
 
 
 class _UsageError(Exception):
@@ -71,6 +83,13 @@ def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="resolve models on this date (default: today)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_debug(parser, argparse.SUPPRESS)
+
+
+def _add_debug(parser: argparse.ArgumentParser, default: Any) -> None:
+    # SUPPRESS on subcommands: their default would overwrite a --debug given before the command
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="on an internal error (exit 3), print its traceback")  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,16 +99,18 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"tokenomy {tokenomy.__version__}")
+    _add_debug(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = _command(sub, "count", "count tokens of text files or JSON chat requests",
                  "Count each FILE (text, or a JSON request with 'messages') for each --model, and "
                  "whether it fits the model's context window (and --max-tokens).",
                  "tokenomy count notes.txt request.json -m gpt-4o -m gpt-4.1 --max-tokens 8000")  # fmt: skip
-    p.add_argument("files", nargs="*", help="files to count ('-' for stdin)")
+    p.add_argument("files", nargs="*", help="files to count ('-' for stdin); text is read as a stream")
     p.add_argument("--model", "-m", action="append", help="model name (repeatable; default: gpt-4o)")
     p.add_argument("--max-tokens", type=_count_arg, metavar="N",
-                   help="exit 1 if any count exceeds N (a pre-flight check)")  # fmt: skip
+                   help="exit 1 if any count exceeds N (a pre-flight check); reading stops once "
+                        "over N")  # fmt: skip
     _add_common(p, model=False)
     p.set_defaults(handler=_count, usage=p)
 
@@ -106,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _command(sub, "chunk", "split a text file into exact chunks (JSONL)",
                  "Print one JSON line per chunk: index, start, end, tokens, text.",
                  "tokenomy chunk book.txt --max-tokens 512 --overlap 64 -m text-embedding-3-small")
-    p.add_argument("file", help="text file ('-' for stdin)")
+    p.add_argument("file", help="text file ('-' for stdin), read as a stream")
     p.add_argument("--max-tokens", type=_count_arg, required=True, metavar="N",
                    help="tokens per chunk at most")  # fmt: skip
     p.add_argument("--overlap", type=_count_arg, default=0, metavar="K",
@@ -117,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _command(sub, "cost", "price a request body or token counts",
                  "Price a JSON request FILE, or --input-tokens/--output-tokens for --model.",
                  "tokenomy cost -m gpt-4o --input-tokens 120000 --output-tokens 800 --batch")  # fmt: skip
-    p.add_argument("file", nargs="?", help="JSON request body ('-' for stdin)")
+    p.add_argument("file", nargs="?",
+                   help=f"JSON request body ('-' for stdin; at most {MAX_JSON_CHARS >> 20} MB)")  # fmt: skip
     p.add_argument("--endpoint", default="/v1/chat/completions", help="API path the body is sent to")
     p.add_argument("--input-tokens", type=_count_arg, metavar="N", help="prompt tokens (with --model)")
     p.add_argument("--output-tokens", type=_count_arg, metavar="N",
@@ -162,29 +184,131 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(path: str) -> str:
-    try:
-        if path == "-":
-            return sys.stdin.read()
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise TokenomyError(f"{path} is not UTF-8 text") from None
-    except OSError as error:
-        raise TokenomyError(f"cannot read {path}: {error.strerror or error}") from None
+class _Input:
+    """One input file (or stdin) read block by block; read and decoding errors become
+    InputFileError naming the file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._own: IO[str] | None = None
+        try:
+            if path == "-":
+                self._stream: IO[str] = sys.stdin
+            else:  # universal newlines, as Path.read_text reads them
+                self._stream = self._own = open(path, encoding="utf-8")  # noqa: SIM115
+        except OSError as error:
+            raise InputFileError(path, error.strerror or str(error)) from None
+        except ValueError:  # a NUL byte in the name
+            raise InputFileError(repr(path), "a file name cannot hold a NUL character") from None
+        self.pending = ""  # read ahead (to tell a JSON request from text), given back first
+
+    def read(self, size: int = _BLOCK) -> str:
+        if self.pending:
+            block, self.pending = self.pending, ""
+            return block
+        try:
+            return self._stream.read(size)
+        except UnicodeDecodeError as error:
+            raise InputFileError(self.path, f"not UTF-8 text (byte {error.start} of a block)") from None
+        except OSError as error:
+            raise InputFileError(self.path, error.strerror or str(error)) from None
+
+    def blocks(self) -> Iterator[str]:
+        while block := self.read():
+            yield block
+
+    def read_all(self, most: int) -> str:
+        parts, size = [], 0
+        for block in self.blocks():
+            parts.append(block)
+            size += len(block)
+            if size > most:
+                raise InputFileError(self.path, f"more than {most >> 20} MB of JSON (the most read)")
+        return "".join(parts)
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+
+
+def _looks_like_json(source: _Input) -> bool:
+    """True if the input starts with '{' (after whitespace); what was read is kept for later."""
+    head = ""
+    while len(head) < 1 << 20:  # a megabyte of leading whitespace is text
+        block = source.read()
+        if not block:
+            break
+        head += block
+        if head.strip():
+            break
+    source.pending = head
+    return head.lstrip().startswith("{")
 
 
 def _json_body(text: str, path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise TokenomyError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
+        raise InputFileError(path, f"malformed JSON at line {error.lineno}: {error.msg}") from None
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number, nesting past the parser's
+        problem = f"JSON that cannot be read ({type(error).__name__}: {short(str(error))})"
+        raise InputFileError(path, problem) from None
 
 
-def _as_request(text: str, path: str) -> dict[str, Any] | None:
-    if not text.lstrip().startswith("{"):
-        return None
-    body = _json_body(text, path)
-    return body if isinstance(body, dict) and ("messages" in body or "input" in body) else None
+def _read(path: str) -> str:
+    source = _Input(path)
+    try:
+        return "".join(source.blocks())
+    finally:
+        source.close()
+
+
+def _stream_counts(source: _Input, tokenizers: Sequence[tokenomy.Tokenizer], most: int | None) -> list[int]:
+    """Each tokenizer's count of one pass over ``source`` (stdin cannot be read twice), in bounded
+    memory; with ``most``, a count stops once over it (and is then some number above it)."""
+    if len(tokenizers) == 1:
+        return [tokenizers[0].count_stream(source.blocks(), max_tokens=most)]
+    feeds: list[queue.Queue[str | None]] = [queue.Queue(maxsize=4) for _ in tokenizers]
+    done = [threading.Event() for _ in tokenizers]
+    results: list[Any] = [None] * len(tokenizers)
+
+    def run(k: int) -> None:
+        def blocks() -> Iterator[str]:
+            while (block := feeds[k].get()) is not None:
+                yield block
+
+        try:
+            results[k] = tokenizers[k].count_stream(blocks(), max_tokens=most)
+        except BaseException as error:  # handed to the reading thread
+            results[k] = error
+        finally:
+            done[k].set()
+
+    def offer(item: str | None) -> None:
+        for feed, finished in zip(feeds, done, strict=True):
+            while not finished.is_set():
+                try:
+                    feed.put(item, timeout=0.05)
+                    break
+                except queue.Full:
+                    continue
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(len(tokenizers))]
+    for thread in threads:
+        thread.start()
+    try:
+        for block in source.blocks():
+            offer(block)
+            if all(finished.is_set() for finished in done):
+                break
+    finally:
+        offer(None)
+        for thread in threads:
+            thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -200,26 +324,7 @@ def _count(args: argparse.Namespace) -> int:
         args.files = ["-"]
     rows: list[dict[str, Any]] = []
     for path in args.files:
-        text = _read(path)
-        request = _as_request(text, path)
-        names = args.model or ([request["model"]] if request and "model" in request else ["gpt-4o"])
-        for name in names:
-            info = tokenomy.model_info(name, as_of=args.as_of)
-            row: dict[str, Any] = {"file": path, "model": name, "snapshot": info.snapshot}
-            if request is not None:
-                endpoint = "/v1/chat/completions" if "messages" in request else "/v1/responses"
-                result = tokenomy.count_request({**request, "model": name}, endpoint=endpoint,
-                    as_of=args.as_of)
-                row.update(kind="chat", tokens=result.tokens, exact=result.exact, notes=list(result.notes))
-            else:
-                row.update(
-                    kind="text", tokens=tokenomy.encoding_for(info.encoding or name).count(text), exact=True
-                )
-            window = info.context_window
-            row.update(context_window=window, fits=None if window is None else row["tokens"] <= window)
-            if args.max_tokens is not None:
-                row["within_max_tokens"] = row["tokens"] <= args.max_tokens
-            rows.append(row)
+        rows += _count_file(path, args)
     yes_no = {True: "yes", False: "NO", None: "?"}
     header = ["file", "model", "snapshot", "tokens", "window", "fits"]
     if args.max_tokens is not None:
@@ -229,7 +334,8 @@ def _count(args: argparse.Namespace) -> int:
             Path(r["file"]).name,
             r["model"],
             r["snapshot"],
-            f"{r['tokens']:,}{'' if r['exact'] else ' ~'}",
+            (f"{r['tokens']:,}" if r["tokens"] is not None else f"> {r['more_than']:,}")
+            + ("" if r["exact"] else " ~"),
             r["context_window"],
             yes_no[r["fits"]],
             *([yes_no[r["within_max_tokens"]]] if args.max_tokens is not None else []),
@@ -238,19 +344,74 @@ def _count(args: argparse.Namespace) -> int:
     ]
     text = text_table(header, table)
     if any(not r["exact"] for r in rows):
-        text += (
-            "\n~ estimate: a rule used is not API-verified for this model (--json gives the notes)"
-        )
+        text += "\n~ estimate: a rule or fact used is not verified for this model (notes below)"
+    if any(r["tokens"] is None for r in rows):
+        text += "\n> over --max-tokens: reading stopped there"
+    notes = dict.fromkeys(note for r in rows for note in r["notes"])
+    text += "".join(f"\nnote: {note}" for note in notes)
     _print(args, rows, text)
     over = [r for r in rows if r.get("within_max_tokens") is False]
     for r in over:
-        print(f"tokenomy: over budget: {r['file']} is {r['tokens']:,} tokens for {r['model']}, more than "
+        size = f"{r['tokens']:,}" if r["tokens"] is not None else f"more than {r['more_than']:,}"
+        print(f"tokenomy: over budget: {r['file']} is {size} tokens for {r['model']}, more than "
               f"--max-tokens {args.max_tokens:,}", file=sys.stderr)  # fmt: skip
-    return 1 if over else 0
+    return EXIT_OVER_BUDGET if over else EXIT_OK
+
+
+def _count_file(path: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One row per model for one input: a JSON request counted as a request, else text, read
+    as a stream (stopped once over --max-tokens)."""
+    source = _Input(path)
+    try:
+        request, text = None, None
+        if _looks_like_json(source):
+            text = source.read_all(MAX_JSON_CHARS)
+            body = _json_body(text, path)
+            if isinstance(body, dict) and ("messages" in body or "input" in body):
+                request = body
+                if "model" in request and not isinstance(request["model"], str):
+                    raise MessageFormatError(f"{path}: model", "a request body's 'model' is a string")
+        names = args.model or ([request["model"]] if request and "model" in request else ["gpt-4o"])
+        infos = {name: tokenomy.model_info(name, as_of=args.as_of) for name in names}
+        counts: dict[str, int] = {}
+        if request is None:  # count each encoding once, all in one pass
+            by_encoding = {name: info.encoding or name for name, info in infos.items()}
+            tokenizers = {enc: tokenomy.encoding_for(enc) for enc in dict.fromkeys(by_encoding.values())}
+            if text is not None:
+                found = [tok.count(text) for tok in tokenizers.values()]
+            else:
+                found = _stream_counts(source, list(tokenizers.values()), args.max_tokens)
+            counts = dict(zip(tokenizers, found, strict=True))
+    finally:
+        source.close()
+    rows = []
+    for name, info in infos.items():
+        row: dict[str, Any] = {"file": path, "model": name, "snapshot": info.snapshot}
+        if request is not None:
+            endpoint = "/v1/chat/completions" if "messages" in request else "/v1/responses"
+            result = tokenomy.count_request({**request, "model": name}, endpoint=endpoint, as_of=args.as_of)
+            row.update(kind="chat", tokens=result.tokens, exact=result.exact, notes=list(result.notes))
+        else:
+            tokens = counts[by_encoding[name]]
+            stopped = args.max_tokens is not None and tokens > args.max_tokens and text is None
+            # the count is exact for the model's tokenizer; a tokenizer assumed from a prefix is not
+            row.update(kind="text", tokens=None if stopped else tokens, exact=not info.assumptions,
+                       notes=list(info.assumptions))  # fmt: skip
+            if stopped:
+                row["more_than"] = args.max_tokens
+        window, tokens = info.context_window, row["tokens"]
+        fits = None if window is None or (tokens is None and args.max_tokens < window) else (
+            tokens is not None and tokens <= window)  # fmt: skip
+        row.update(context_window=window, fits=fits)
+        if args.max_tokens is not None:
+            row["within_max_tokens"] = tokens is not None and tokens <= args.max_tokens
+        rows.append(row)
+    return rows
 
 
 def _fit(args: argparse.Namespace) -> int:
     model = args.model or "gpt-4o"
+    _notes(model, args.as_of)
     result = tokenomy.truncate(
         _read(args.file), args.max_tokens, model=model, side=args.side, marker=args.marker
     )
@@ -276,24 +437,38 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _chunk(args: argparse.Namespace) -> int:
     model = args.model or "gpt-4o"
-    text = _read(args.file)
-    for piece in tokenomy.chunk(text, args.max_tokens, model=model, overlap=args.overlap):
-        record = {
-            "index": piece.index,
-            "start": piece.start,
-            "end": piece.end,
-            "tokens": piece.tokens,
-            "text": piece.text,
-        }
-        print(json.dumps(record, ensure_ascii=False))
+    _notes(model, args.as_of)
+    source = _Input(args.file)
+    try:  # chunked as it is read: each chunk is printed once settled
+        for piece in tokenomy.chunk(source.blocks(), args.max_tokens, model=model, overlap=args.overlap):
+            record = {
+                "index": piece.index,
+                "start": piece.start,
+                "end": piece.end,
+                "tokens": piece.tokens,
+                "text": piece.text,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+    finally:
+        source.close()
     return 0
+
+
+def _notes(model: str, as_of: date | None) -> None:
+    """Print to stderr what the registry assumed for ``model`` (a prefix that decided, ...)."""
+    for note in tokenomy.model_info(model, as_of=as_of).assumptions:
+        print(f"tokenomy: note: {note}", file=sys.stderr)
 
 
 def _cost(args: argparse.Namespace) -> int:
     if args.file:
-        body = _json_body(_read(args.file), args.file)
+        source = _Input(args.file)
+        try:
+            body = _json_body(source.read_all(MAX_JSON_CHARS), args.file)
+        finally:
+            source.close()
         if not isinstance(body, dict):
-            raise TokenomyError(f"{args.file}: a request body is a JSON object")
+            raise MessageFormatError(args.file, "a request body is a JSON object")
         if args.model:
             body["model"] = args.model
         counted = tokenomy.count_request(body, endpoint=args.endpoint, as_of=args.as_of)
@@ -308,13 +483,17 @@ def _cost(args: argparse.Namespace) -> int:
             as_of=args.as_of,
         )
     else:
-        raise TokenomyError("give a JSON request FILE, or --model with --input-tokens")
+        raise _UsageError("tokenomy: cost needs a JSON request FILE, or --model with --input-tokens "
+                          "(see `tokenomy cost --help`)")  # fmt: skip
     notes = "\n".join(f"note: {n}" for n in cost.notes)
     _print(args, cost.to_dict(), str(cost) + ("\n" + notes if notes else ""))
     return 0
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        if "\x00" in path:
+            raise InputFileError(repr(path), "a file name cannot hold a NUL character")
     if args.engine == "dask":
         from tokenomy.dask import analyze as dask_analyze
 
@@ -410,30 +589,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
     For example ``main(["count", "notes.txt", "--model", "gpt-4o", "--max-tokens", "8000"])``.
+    Exit codes: 0 success, 1 over budget and nothing else, 2 bad input or usage, 3 an internal
+    error (its traceback with ``--debug``), 130 interrupted; every error is one line on stderr.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = _parser()
         args = parser.parse_args(argv)
         if args.command is None:  # bare `tokenomy`
             parser.print_help()
-            return 0
+            return EXIT_OK
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
             code: int = args.handler(args)
         for message in dict.fromkeys(str(w.message) for w in caught if w.category is DeprecationWarning):
-            print(f"tokenomy: warning: {message}", file=sys.stderr)
+            _say(f"tokenomy: warning: {message}")
         return code
     except TokenomyError as error:
-        print(f"tokenomy: {error}", file=sys.stderr)
-        return 2
-    except ImportError as error:
-        print(f"tokenomy: {error}", file=sys.stderr)
-        return 2
+        _say(f"tokenomy: {error}")
+        return EXIT_BAD_INPUT
+    except ImportError as error:  # an optional extra that is not installed (dask)
+        _say(f"tokenomy: {error}")
+        return EXIT_BAD_INPUT
     except _UsageError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
+        _say(str(error))
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (`| head`): not an error, and nothing more to say
+        _quiet_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
-        print("tokenomy: interrupted", file=sys.stderr)
-        return 130
+        _say("tokenomy: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # never exit 1 ("over budget") on a crash
+        if "--debug" in argv:
+            traceback.print_exc()
+        _say(f"tokenomy: internal error ({type(error).__name__}: {short(str(error), 200)}). This is a bug "
+             "in tokenomy: please report it with the output of the same command with --debug.")  # fmt: skip
+        return EXIT_INTERNAL
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    print(" ".join(message.splitlines()), file=sys.stderr)  # \r, \u2028 ... break lines too
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass

@@ -15,18 +15,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from tokenomy._args import check_bool, check_choice, check_str, check_whole
 from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.errors import (
-    BudgetError,
-    MessageFormatError,
+    InvalidArgumentError,
     PriceUnavailableError,
+    ResultFormatError,
+    short,
 )
 from tokenomy.registry import ModelInfo, resolve
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount
 
 MILLION = Decimal(1_000_000)
+# No bill comes near this many tokens; below it, a price with up to 10 significant digits times a
+# count stays within Decimal's 28 digits, so every amount is exact.
+MOST_TOKENS = 10**18
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,10 @@ def _usd(amount: Decimal) -> str:
 
 
 def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BudgetError(f"{name} must be a whole number >= 0, not {value!r}")
-    return value
+    number = check_whole(value, name)
+    if number >= MOST_TOKENS:
+        raise InvalidArgumentError(name, value, f"a whole number below {MOST_TOKENS:.0e}")
+    return number
 
 
 def _rate(info: ModelInfo, component: str, batch: bool, notes: list[str]) -> Decimal:
@@ -140,6 +146,7 @@ def estimate_cost(
     >>> estimate_cost("gpt-4o", 1_000_000, cached_input_tokens=400_000, as_of=date(2025, 1, 1)).total
     Decimal('2.00')
     """
+    check_bool(batch, "batch")
     return _estimate(_resolve(model, as_of), model, input_tokens, output_tokens, cached_input_tokens, batch)
 
 
@@ -149,14 +156,13 @@ def _resolve(model: str, as_of: date | str | None) -> ModelInfo:
 
 def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int, cached: int,
               batch: bool, **extra: Any) -> Cost:  # fmt: skip
-    _whole(input_tokens, "input_tokens")
-    _whole(output_tokens, "output_tokens")
-    _whole(cached, "cached_input_tokens")
+    input_tokens = _whole(input_tokens, "input_tokens")
+    output_tokens = _whole(output_tokens, "output_tokens")
+    cached = _whole(cached, "cached_input_tokens")
     if cached > input_tokens:
-        raise BudgetError(
-            f"cached_input_tokens ({cached}) is part of input_tokens ({input_tokens}) and cannot "
-            "exceed it: pass the whole prompt as input_tokens"
-        )
+        raise InvalidArgumentError("cached_input_tokens", cached,
+            f"a number no larger than input_tokens ({input_tokens}): cached tokens are part of input_tokens, "
+            "so pass the whole prompt as input_tokens")  # fmt: skip
     notes: list[str] = list(extra.pop("notes", ()))
     notes += list(info.assumptions)
     rates: dict[str, Decimal] = {}
@@ -187,21 +193,37 @@ def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date 
     >>> cost_from_usage("gpt-4o-mini-2024-07-18", usage, as_of=date(2025, 1, 1)).total
     Decimal('0.000525')
     """
-    prompt = get(usage, "prompt_tokens")
-    if prompt is None:
-        prompt = get(usage, "input_tokens")
-    completion = get(usage, "completion_tokens")
-    if completion is None:
-        completion = get(usage, "output_tokens")
-    if prompt is None:
-        raise MessageFormatError("usage", "has neither prompt_tokens nor input_tokens")
-    details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = (get(details, "cached_tokens") or 0) if details is not None else 0
-    out_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
-    reasoning = (get(out_details, "reasoning_tokens") or 0) if out_details is not None else 0
+    check_bool(batch, "batch")
+    chat = get(usage, "prompt_tokens") is not None
+    names = ("prompt_tokens", "completion_tokens") if chat else ("input_tokens", "output_tokens")
+    prompt = _usage_field(usage, names[0], required=True)
+    completion = _usage_field(usage, names[1])
+    details = get(usage, f"{names[0]}_details")
+    cached = _usage_field(details, "cached_tokens", f"{names[0]}_details.") if details is not None else 0
+    out_details = get(usage, f"{names[1]}_details")
+    reasoning = (_usage_field(out_details, "reasoning_tokens", f"{names[1]}_details.")
+                 if out_details is not None else 0)  # fmt: skip
+    parts = {"cached_tokens": (cached, prompt, names[0]),
+             "reasoning_tokens": (reasoning, completion, names[1])}  # fmt: skip
+    for key, (part, whole, within) in parts.items():
+        if part > whole:
+            raise ResultFormatError(f"usage.{within}_details.{key}",
+                                    f"{part} is more than {within} ({whole}), which includes it")  # fmt: skip
     info = _resolve(model, as_of)
     # reasoning tokens are already inside completion_tokens: they are reported, not added
-    return _estimate(info, model, prompt, completion or 0, cached, batch, reasoning_tokens=reasoning)
+    return _estimate(info, model, prompt, completion, cached, batch, reasoning_tokens=reasoning)
+
+
+def _usage_field(obj: Any, name: str, within: str = "", *, required: bool = False) -> int:
+    """A token count from an API usage object: a whole number >= 0 (absent: 0, or an error)."""
+    value = get(obj, name)
+    if value is None:
+        if required:
+            raise ResultFormatError("usage", "has neither prompt_tokens nor input_tokens")
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MOST_TOKENS:
+        raise ResultFormatError(f"usage.{within}{name}", f"{short(value)} is not a token count")
+    return value
 
 
 def cost_of_request(
@@ -225,6 +247,7 @@ def cost_of_request(
         raise TypeError(
             f"cost_of_request prices a RequestCount (from count_request), not a {type(request).__name__}"
         )
+    check_bool(batch, "batch")
     info = _resolve(request.model, request.as_of)
     notes = list(request.notes)
     endpoint = table("endpoints")["request_counting"].get(request.endpoint)
@@ -266,14 +289,12 @@ def image_cost(model: str, *, size: str = "1024x1024", quality: str = "standard"
     >>> image_cost("dall-e-3", size="1024x1792", quality="hd").amount
     Decimal('0.12')
     """
-    row = table("pricing").get("images", {}).get(model)
+    row = table("pricing").get("images", {}).get(check_str(model, "model"))
     if row is None:
         raise PriceUnavailableError(model, "per-image")
     qualities = {k: v for k, v in row.items() if isinstance(v, Mapping)}
-    if quality not in qualities:
-        raise BudgetError(f"{model} has no quality {quality!r}; use one of {sorted(qualities)}")
-    if size not in qualities[quality]:
-        raise BudgetError(f"{model} {quality} has no size {size!r}; use one of {sorted(qualities[quality])}")
+    check_choice(quality, "quality", tuple(sorted(qualities)))
+    check_choice(size, "size", tuple(sorted(qualities[quality])))
     rate = Decimal(str(qualities[quality][size]))
     count = _whole(n, "n")
     return UnitCost(model, rate * count, Decimal(count), "image", rate, row["source"])
@@ -285,10 +306,10 @@ def speech_cost(model: str, text: str | int) -> UnitCost:
     >>> speech_cost("tts-1", 1_000_000).amount
     Decimal('15')
     """
-    row = table("pricing").get("speech", {}).get(model)
+    row = table("pricing").get("speech", {}).get(check_str(model, "model"))
     if row is None:
         raise PriceUnavailableError(model, "per-character")
-    characters = len(text) if isinstance(text, str) else _whole(text, "characters")
+    characters = len(text) if isinstance(text, str) else _whole(text, "text")
     rate = Decimal(str(row["per_1m_characters"]))
     return UnitCost(
         model,
@@ -306,16 +327,16 @@ def transcription_cost(model: str, *, seconds: float) -> UnitCost:
     >>> transcription_cost("whisper-1", seconds=90).amount
     Decimal('0.009')
     """
-    row = table("pricing").get("transcription", {}).get(model)
+    row = table("pricing").get("transcription", {}).get(check_str(model, "model"))
     if row is None:
         raise PriceUnavailableError(model, "per-minute")
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, (int, float))
+        or not 0 <= seconds < MOST_TOKENS  # before isfinite(): a 5,000-digit int overflows a float
         or not math.isfinite(seconds)
-        or seconds < 0
     ):
-        raise BudgetError(f"seconds must be a finite number >= 0, not {seconds!r}")
+        raise InvalidArgumentError("seconds", seconds, "a finite number of seconds >= 0")
     whole_seconds = Decimal(math.ceil(seconds))
     rate = Decimal(str(row["per_minute"]))
     return UnitCost(model, rate * whole_seconds / 60, whole_seconds / 60, "minute", rate, row["source"])

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tokenomy._args import check_bool, check_choice, check_whole
 from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
-from tokenomy.errors import BudgetError, ResultFormatError, UnsupportedModelError
+from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError, short
 from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.tokenizer import encoding_for
 
@@ -61,24 +62,24 @@ def combine_embeddings(
     >>> combine_embeddings([[1.0, 0.0], [0.0, 1.0]], weights=[3, 1]).round(4).tolist()
     [0.9487, 0.3162]
     """
+    check_bool(normalize, "normalize")
+    expected = "a non-empty list of equal-length vectors of finite numbers"
     try:
         matrix = np.asarray(vectors, dtype=np.float64)
-    except (ValueError, TypeError):
-        raise BudgetError("vectors must all have the same length and hold numbers") from None
-    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise BudgetError(
-            f"vectors must be a non-empty list of equal-length vectors, got shape {matrix.shape}"
-        )
-    if not np.all(np.isfinite(matrix)):
-        raise BudgetError("vectors contain NaN or infinity")
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidArgumentError("vectors", vectors, expected) from None
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0 or not np.all(np.isfinite(matrix)):
+        raise InvalidArgumentError("vectors", vectors, expected)
     if weights is None:
         w = np.ones(matrix.shape[0])
     else:
-        w = np.asarray(weights, dtype=np.float64)
-        if w.shape != (matrix.shape[0],):
-            raise BudgetError(f"{w.size} weights for {matrix.shape[0]} vectors")
-        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise BudgetError("weights must be finite, non-negative and not all zero")
+        expected = f"{matrix.shape[0]} finite weights >= 0, not all zero (one per vector)"
+        try:
+            w = np.asarray(weights, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise InvalidArgumentError("weights", weights, expected) from None
+        if w.shape != (matrix.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise InvalidArgumentError("weights", weights, expected)
     average: npt.NDArray[np.float64] = (w[:, None] * matrix).sum(axis=0) / w.sum()
     if normalize:
         norm = float(np.linalg.norm(average))
@@ -95,8 +96,8 @@ def _vectors(response: Any, expected: int) -> list[list[float]]:
     out = []
     for i, item in enumerate(items):
         vector = get(item, "embedding") if not isinstance(item, (list, tuple, np.ndarray)) else item
-        if vector is None:
-            raise ResultFormatError(f"embed_fn result {i}", "has no 'embedding'")
+        if not isinstance(vector, (list, tuple, np.ndarray)):
+            raise ResultFormatError(f"embed_fn result {i}", "has no 'embedding' list of numbers")
         out.append(list(vector))
     return out
 
@@ -120,19 +121,22 @@ def embed_long(
     >>> embed_long("lorem ipsum " * 9000, fake).tolist()
     [1.0, 0.0]
     """
-    if mode not in ("average", "chunks"):
-        raise BudgetError(f"mode must be 'average' or 'chunks', not {mode!r}")
+    check_choice(mode, "mode", ("average", "chunks"))
+    size = check_whole(batch_size, "batch_size", minimum=1)
     pieces = embedding_chunks(text, model=model, max_tokens=max_tokens)
     if not pieces:
-        raise BudgetError("cannot embed empty text")
-    size = check_budget(batch_size, "batch_size")
+        raise InvalidArgumentError("text", text, "non-empty text (the endpoint refuses empty input)")
     vectors: list[list[float]] = []
     for start in range(0, len(pieces), size):
         batch = [c.text for c in pieces[start : start + size]]
         vectors.extend(_vectors(embed_fn(batch), len(batch)))
     if mode == "chunks":
         return [(c, np.asarray(v, dtype=np.float64)) for c, v in zip(pieces, vectors, strict=True)]
-    return combine_embeddings(vectors, weights=[c.tokens for c in pieces])
+    try:
+        return combine_embeddings(vectors, weights=[c.tokens for c in pieces])
+    except InvalidArgumentError as error:  # the vectors came from embed_fn, not from the caller
+        problem = f"returned vectors that cannot be averaged ({error.expected})"
+        raise ResultFormatError("embed_fn", problem) from None
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ def count_embedding_input(input: Any, *, model: str = "text-embedding-3-small") 
         elif isinstance(item, (list, tuple)) and all(_is_id(x) for x in item):
             bad = [x for x in item if x >= tok.n_vocab]
             if bad:
-                problems.append(f"input {i} has token ids beyond the vocabulary: {bad[:3]}")
+                problems.append(f"input {i} has token ids beyond the vocabulary: {short(bad[:3])}")
             counts.append(len(item))
         else:
             raise ResultFormatError(f"input[{i}]", "must be a string or a list of token ids")

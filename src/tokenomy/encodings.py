@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokenomy._data import data_dir, table
-from tokenomy.errors import EncodingFileError, EncodingUnavailableError, UnknownModelError
+from tokenomy.errors import EncodingFileError, EncodingUnavailableError, UnknownEncodingError
 
 if TYPE_CHECKING:  # tiktoken is imported when an Encoding is first built, not at import
     import tiktoken
@@ -47,11 +47,14 @@ def encoding_spec(name: str) -> Mapping[str, Any]:
     >>> encoding_spec("o200k_base")["special_tokens"]["<|endoftext|>"]
     199999
     """
+    if not isinstance(name, str):
+        raise TypeError(f"encoding name must be a str, not {type(name).__name__}")
     specs = table("encodings")["encodings"]
     if name not in specs:
         import difflib
 
-        raise UnknownModelError(name, difflib.get_close_matches(name, list(specs), n=3))
+        close = difflib.get_close_matches(name, list(specs), n=3) if len(name) <= 100 else []
+        raise UnknownEncodingError(name, close, list(specs))
     spec: Mapping[str, Any] = specs[name]
     return spec
 
@@ -68,7 +71,11 @@ def set_encodings_dir(path: str | os.PathLike[str] | None) -> None:
         _folder = None
         return
     folder = Path(path)
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        is_dir = False
+    if not is_dir:
         raise EncodingUnavailableError("*", ["<vocabulary files>"], str(folder), "it is not a folder")
     _folder = folder
 

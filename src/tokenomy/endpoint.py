@@ -13,20 +13,23 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokenomy._args import check_bool
 from tokenomy._data import table
 from tokenomy.errors import (
     EndpointShutDownError,
+    InvalidArgumentError,
     RegistryError,
     UnknownEndpointError,
     UnsupportedModelError,
     ZeroRetentionError,
+    short,
 )
-from tokenomy.registry import ModelInfo, model_info, models
+from tokenomy.registry import ModelInfo, day_of, model_info, models
 
 RETENTIONS = ("none", "30 days", "until deleted")  # shortest first
 ZERO_RETENTION = ("eligible", "not eligible", "by default")
@@ -263,23 +266,13 @@ def _row(path: str) -> _Path:
     if canonical in rows:
         return rows[canonical]
     candidates = [*rows, *table("endpoints")["aliases"]]
-    raise UnknownEndpointError(path, difflib.get_close_matches(canonical, candidates, n=3, cutoff=0.6))
+    close = difflib.get_close_matches(canonical, candidates, n=3, cutoff=0.6) if len(canonical) <= 200 else []
+    raise UnknownEndpointError(path, close)
 
 
 def _day(as_of: date | str | None) -> date:
     """``as_of`` as a day: a date, a datetime (its own date) or an ISO string; None is today."""
-    if as_of is None:
-        return date.today()
-    if isinstance(as_of, datetime):
-        return as_of.date()
-    if isinstance(as_of, date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return date.fromisoformat(as_of)
-        except ValueError:  # a timestamp; Python 3.10 does not read a trailing Z
-            return datetime.fromisoformat(as_of.replace("Z", "+00:00")).date()
-    raise TypeError(f"as_of must be a date, datetime or ISO string, not {type(as_of).__name__}")
+    return day_of(as_of)
 
 
 def _status(row: _Path, day: date) -> str:
@@ -493,10 +486,14 @@ def check_request(
 send it to /v1/chat/completions instead. `tokenomy endpoints` lists each path's status.
     """
     if isinstance(uses, str):
-        raise TypeError(f"uses is a collection of names, e.g. {{{uses!r}}}, not one string")
-    unknown = sorted(set(uses) - set(_uses()))
+        raise TypeError(f"uses is a collection of names, e.g. {{{short(uses)}}}, not one string")
+    unknown = sorted(map(short, set(uses) - set(_uses())))
     if unknown:
-        raise ValueError(f"unknown uses {unknown}; known: {sorted(_uses())}")
+        raise InvalidArgumentError("uses", unknown, f"names from {', '.join(sorted(_uses()))}")
+    check_bool(batch, "batch")
+    check_bool(require_zero_retention, "require_zero_retention")
+    if model is not None and not isinstance(model, (str, ModelInfo)):
+        raise TypeError(f"model must be a model name or a ModelInfo, not {type(model).__name__}")
     day = _day(as_of)
     row = _row(path)
     batch_api = table("endpoints")["batch_api"]

@@ -2,10 +2,11 @@
 
 ::
 
-    TokenomyError
-    ├── UnknownModelError            (also KeyError)
+    TokenomyError                    (never raised itself: catch it to catch them all)
+    ├── UnknownModelError            (also KeyError)    no model matches: fix the name
+    ├── UnknownEncodingError         (also KeyError)    no encoding matches: fix the name
+    ├── UnknownEndpointError         (also KeyError)    no API path matches: fix the path
     ├── UnsupportedModelError        (also ValueError)  no text tokenizer, or the wrong endpoint
-    ├── UnknownEndpointError         (also KeyError)    no API path matches
     ├── EndpointShutDownError        (also ValueError)  the path was shut down by that date
     ├── ZeroRetentionError           (also ValueError)  zero retention required, not available
     ├── EncodingError
@@ -14,23 +15,45 @@
     ├── RegistryError                (also ValueError)  a registry entry is malformed
     ├── MessageFormatError           (also ValueError)  a chat message or tool has the wrong shape
     ├── ResultFormatError            (also ValueError)  an API result handed back is malformed
-    ├── ImageError                   (also ValueError)
+    ├── InputFileError               (also OSError)     a file cannot be read, or is not what it should be
+    ├── ImageError                   (also ValueError)  an image's size cannot be read
+    ├── InvalidArgumentError         (also ValueError)  an argument's value is out of range or not a choice
     ├── BudgetError                  (also ValueError)  negative or impossible budgets
     │   └── BudgetExceededError      even the minimum does not fit
     └── PriceUnavailableError        (also LookupError)
 
 Each class also subclasses the built-in exception callers already catch, keeps the facts as
-attributes, and ends its message with what to do.
+attributes, and ends its message with what to do. An argument of the wrong Python type (a number
+where a model name belongs) raises ``TypeError``, as Python's own functions do.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from datetime import date
 
 
+def short(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: a message never holds a gigabyte string,
+    and never fails on an integer too long for ``repr``.
+
+    >>> short("x" * 1000, 12), short(10**5000)
+    ("'xxx...xxxx'", '<an integer of 16610 bits>')
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"<an integer of {value.bit_length()} bits>"  # repr() fails past 4,300 digits
+    shown = reprlib.Repr()  # a few levels and items of a container: a shared or cyclic one stays cheap
+    shown.maxlevel, shown.maxstring, shown.maxother = 3, limit, limit
+    try:
+        text = shown.repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class TokenomyError(Exception):
-    """Root of every error raised by tokenomy."""
+    """Root of every error raised by tokenomy; only its subclasses are raised."""
 
     __str__ = Exception.__str__
 
@@ -42,11 +65,25 @@ class UnknownModelError(TokenomyError, KeyError):
         self.name, self.close = name, tuple(close)
         hint = f" Did you mean {' or '.join(map(repr, self.close))}?" if self.close else ""
         super().__init__(
-            f"unknown model {name!r}.{hint} `tokenomy models` lists them; "
+            f"unknown model {short(name)}.{hint} `tokenomy models` lists them; "
             "tokenomy.register_model() adds your own."
         )
 
     __str__ = Exception.__str__  # KeyError.__str__ would print the message inside quotes
+
+
+class UnknownEncodingError(TokenomyError, KeyError):
+    """No tokenizer encoding (``cl100k_base``, ``o200k_base``, ...) is named ``name``."""
+
+    def __init__(self, name: str, close: Sequence[str] = (), known: Sequence[str] = ()) -> None:
+        self.name, self.close, self.known = name, tuple(close), tuple(known)
+        hint = f" Did you mean {' or '.join(map(repr, self.close))}?" if self.close else ""
+        super().__init__(
+            f"unknown encoding {short(name)}.{hint} Use one of {', '.join(self.known)}, "
+            "or a model name (tokenomy.encoding_for)."
+        )
+
+    __str__ = Exception.__str__
 
 
 class UnsupportedModelError(TokenomyError, ValueError):
@@ -63,7 +100,7 @@ class UnknownEndpointError(TokenomyError, KeyError):
     def __init__(self, path: str, close: Sequence[str] = ()) -> None:
         self.path, self.close = path, tuple(close)
         hint = f" Did you mean {' or '.join(map(repr, self.close))}?" if self.close else ""
-        super().__init__(f"unknown API path {path!r}.{hint} `tokenomy endpoints` lists them.")
+        super().__init__(f"unknown API path {short(path)}.{hint} `tokenomy endpoints` lists them.")
 
     __str__ = Exception.__str__  # KeyError.__str__ would print the message inside quotes
 
@@ -126,13 +163,21 @@ class EncodingFileError(EncodingError, ValueError):
 
 
 class RegistryError(TokenomyError, ValueError):
-    """A registry entry (built-in, user file or register_model) is malformed."""
+    """A registry entry (built-in, user file or register_model), or a user registry file, is
+    malformed. ``file`` is the file's path (``None`` for register_model); ``entry`` and ``field``
+    are ``None`` when the whole file is at fault (missing, not TOML)."""
 
-    def __init__(self, entry: str, field: str, problem: str) -> None:
-        self.entry, self.field, self.problem = entry, field, problem
-        super().__init__(
-            f"registry entry {entry!r}, field {field!r}: {problem}. Fix the entry; nothing of it was applied."
-        )
+    def __init__(self, entry: str | None, field: str | None, problem: str, *,
+                 file: str | None = None, setting: str = "TOKENOMY_REGISTRY") -> None:  # fmt: skip
+        self.entry, self.field, self.problem, self.file = entry, field, problem, file
+        where = [f"file {file}"] if file else []
+        if entry is not None:
+            where.append(f"entry {short(entry)}")
+        if field is not None:
+            where.append(f"field {short(field)}")
+        fix = "Fix the entry; nothing of it was applied." if entry is not None else (
+            f"Fix the file or unset {setting}; nothing of it was applied.")  # fmt: skip
+        super().__init__(f"{', '.join(where) or 'registry'}: {problem}. {fix}")
 
 
 class MessageFormatError(TokenomyError, ValueError):
@@ -157,8 +202,27 @@ class ResultFormatError(TokenomyError, ValueError):
         )
 
 
+class InputFileError(TokenomyError, OSError):
+    """A file given to tokenomy is missing, unreadable, not UTF-8 text, or not what it should be."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"cannot read {path}: {problem}. Pass a readable UTF-8 file of the kind asked for.")
+
+    __str__ = Exception.__str__  # OSError.__str__ would print the arguments tuple
+
+
 class ImageError(TokenomyError, ValueError):
     """An image's size cannot be read or is not a valid image."""
+
+
+class InvalidArgumentError(TokenomyError, ValueError):
+    """An argument has a usable type but a value tokenomy cannot take: out of range, not one of
+    the choices, the wrong shape. ``argument`` names it, ``value`` is what was passed."""
+
+    def __init__(self, argument: str, value: object, expected: str) -> None:
+        self.argument, self.value, self.expected = argument, value, expected
+        super().__init__(f"{argument}={short(value)} cannot be used: pass {expected}.")
 
 
 class BudgetError(TokenomyError, ValueError):
@@ -171,7 +235,7 @@ class BudgetExceededError(BudgetError):
     def __init__(self, needed: int, limit: int, what: str) -> None:
         self.needed, self.limit = needed, limit
         super().__init__(
-            f"{what} needs {needed} tokens but the budget is {limit}: shorten it, reserve less "
+            f"{what} needs {short(needed)} tokens but the budget is {short(limit)}: shorten it, reserve less "
             "output, or choose a model with a larger context window."
         )
 

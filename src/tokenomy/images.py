@@ -12,16 +12,21 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import operator
 import struct
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tokenomy._args import check_choice
 from tokenomy._data import table
-from tokenomy.errors import ImageError, UnsupportedModelError
+from tokenomy.errors import ImageError, UnsupportedModelError, short
 from tokenomy.registry import ModelInfo, _lookup
 
 DETAILS = ("auto", "low", "high")
+# Sides up to this are exact in float arithmetic; beyond, only the aspect ratio matters (both rules
+# shrink such an image), so larger sides are scaled down by a power of two first.
+_FLOAT_EXACT = 1 << 52
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,19 @@ class ImageCount:
         return self.tokens
 
 
+def _pixels(value: Any, side: str) -> int | None:
+    """A side in pixels: a positive whole number (numpy integers too), or ``None`` for unknown."""
+    if value is None:
+        return None
+    try:
+        number = 0 if isinstance(value, (bool, float)) else operator.index(value)
+    except TypeError:
+        number = 0
+    if number <= 0:
+        raise ImageError(f"image {side} must be a positive whole number of pixels, not {short(value)}")
+    return number
+
+
 def image_policy(info: ModelInfo) -> tuple[str, dict[str, Any]]:
     """Name and rule of the image pricing scheme for a resolved model."""
     chat = table("chat")
@@ -51,6 +69,16 @@ def image_policy(info: ModelInfo) -> tuple[str, dict[str, Any]]:
             policy = chat["image_policy_for"][max(matches, key=len)]
             return policy, chat["image_policies"][policy]
     raise UnsupportedModelError(info.name, "the registry knows no image input rule for it")
+
+
+def _normalized(width: int, height: int) -> tuple[int, int]:
+    """``(width, height)``, or for sides past ``_FLOAT_EXACT`` the same shape at a size floats hold
+    exactly (a 10^400-pixel side would overflow them; the rules depend only on its ratio)."""
+    longest = max(width, height)
+    if longest <= _FLOAT_EXACT:
+        return width, height
+    shift = longest.bit_length() - _FLOAT_EXACT.bit_length()
+    return max(1, width >> shift), max(1, height >> shift)
 
 
 def _tile_count(width: int, height: int) -> int:
@@ -102,16 +130,13 @@ def count_image(
     >>> count_image(1800, 2400, model="gpt-4.1-mini").patches
     1452
     """
-    return count_image_for(_lookup(model, as_of or date.today()), width, height, detail)
+    return count_image_for(_lookup(model, as_of), width, height, detail)
 
 
 def count_image_for(info: ModelInfo, width: int | None, height: int | None, detail: str) -> ImageCount:
     """:func:`count_image` for an already resolved model."""
-    if detail not in DETAILS:
-        raise ImageError(f"detail must be one of {DETAILS}, not {detail!r}")
-    for side, value in (("width", width), ("height", height)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            raise ImageError(f"image {side} must be a positive whole number of pixels, not {value!r}")
+    check_choice(detail, "detail", DETAILS)
+    width, height = _pixels(width, "width"), _pixels(height, "height")
     name, policy = image_policy(info)
     notes = []
     if policy.get("uncertain"):
@@ -127,12 +152,12 @@ def count_image_for(info: ModelInfo, width: int | None, height: int | None, deta
             worst = math.ceil(geometry["short_side"] / geometry["tile_size"]) * math.ceil(
                 geometry["max_side"] / geometry["tile_size"]
             )
-            tiles = _tile_count(width, height) if known else worst  # type: ignore[arg-type]
+            tiles = _tile_count(*_normalized(width, height)) if known else worst  # type: ignore[arg-type]
             tokens = policy["base"] + policy["per_tile"] * tiles
         result = ImageCount(tokens, width, height, detail, name, tiles=tiles)
     else:
         cap = table("chat")["image_geometry"]["max_patches"]
-        patches = _patch_count(width, height) if known else cap  # type: ignore[arg-type]
+        patches = _patch_count(*_normalized(width, height)) if known else cap  # type: ignore[arg-type]
         tokens = math.ceil(patches * policy["multiplier"]) + policy.get("per_image", 0)
         result = ImageCount(tokens, width, height, detail, name, patches=patches)
     if notes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,13 +23,14 @@ from tokenomy._render import (
     MAX_SCHEMA_DEPTH,
     RenderNotes,
     RenderStyle,
+    check_schema,
     render_functions,
     render_json_schema_format,
     walk,
 )
 from tokenomy._results import get
 from tokenomy.audio import audio_seconds
-from tokenomy.errors import ImageError, MessageFormatError
+from tokenomy.errors import ImageError, MessageFormatError, short
 from tokenomy.files import decode_file_data, file_text
 from tokenomy.images import ImageCount, count_image_for, image_size_from_data_url
 from tokenomy.registry import ModelInfo
@@ -120,6 +122,8 @@ class PromptCounter:
         if isinstance(part, str):  # the Responses API accepts bare strings in some lists
             return self.count(part)
         kind = get(part, "type")
+        if not isinstance(kind, str):
+            raise MessageFormatError(where, "a content part needs a 'type' string")
         if kind in TEXT_PARTS:
             return self.count(text_value(get(part, "text"), f"{where}.text"))
         if kind == "refusal":
@@ -137,9 +141,9 @@ class PromptCounter:
             return self.file(get(part, "file"), f"{where}.file") if kind == "file" else self.file(part, where)
         if not isinstance(kind, str):
             raise MessageFormatError(where, "a content part needs a 'type' string")
-        self.feature(f"part:{kind}")
+        self.feature(f"part:{short(kind, 40)}")
         text = get(part, "text")
-        self.note(f"content part type {kind!r} is not known to tokenomy; counted for its text only")
+        self.note(f"content part type {short(kind)} is not known to tokenomy; counted for its text only")
         return self.count(text) if isinstance(text, str) else 0
 
     def audio(self, clip: Any, where: str) -> int:
@@ -186,7 +190,8 @@ class PromptCounter:
             found = self.dimensions.get(url) if isinstance(self.dimensions, Mapping) else self.dimensions(url)
             size = _dimensions(found, where)
         if detail not in ("auto", "low", "high"):
-            raise MessageFormatError(f"{where}.detail", f"detail is 'auto', 'low' or 'high', not {detail!r}")
+            raise MessageFormatError(f"{where}.detail",
+                                     f"detail is 'auto', 'low' or 'high', not {short(detail)}")  # fmt: skip
         result = count_image_for(self.info, size[0] if size else None, size[1] if size else None, detail)
         if result.reason:
             self.note(result.reason)
@@ -287,6 +292,8 @@ class PromptCounter:
             return 0
         self.feature("tools")
         style = self.api_rules.style or self.rules.style
+        for i, definition in enumerate(definitions):
+            check_schema(definition, f"tools[{i}]")
         rendered, seen = _render_cached(self.tok, definitions, style)
         for what in seen:
             self.feature(f"schema:{what}")
@@ -307,7 +314,7 @@ class PromptCounter:
         return tokens
 
     def tool_choice(self, choice: Any, where: str = "tool_choice") -> int:
-        if choice is None or choice == "auto":
+        if choice is None or (isinstance(choice, str) and choice == "auto"):
             return 0
         costs = self.api_rules.tool_choice
         if choice in ("none", "required"):
@@ -420,12 +427,20 @@ def _only_files(content: Any) -> bool:
 
 
 def _dimensions(found: Any, where: str) -> tuple[int, int] | None:
+    """``(width, height)`` from what ``image_dimensions`` gave for a URL (numpy integers too)."""
     if found is None:
         return None
-    if (not is_sequence(found) or len(found) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in found)):  # fmt: skip
-        raise MessageFormatError(f"{where}.image_url", f"image_dimensions gave {found!r}, not (w, h)")
-    return int(found[0]), int(found[1])
+    sides = list(found) if is_sequence(found) and not isinstance(found, Mapping) else []
+    try:
+        if len(sides) != 2 or any(isinstance(v, (bool, float)) for v in sides):
+            raise TypeError
+        width, height = operator.index(sides[0]), operator.index(sides[1])
+    except TypeError:
+        width = height = 0
+    if width <= 0 or height <= 0:
+        problem = f"image_dimensions gave {short(found)}, not (width, height) in pixels"
+        raise MessageFormatError(f"{where}.image_url", problem)
+    return width, height
 
 
 def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
@@ -442,11 +457,14 @@ def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
 # schemas' repr (cheap next to rendering, and it changes whenever their content does).
 _RENDER_CACHE: OrderedDict[tuple[str, RenderStyle, str], tuple[int, tuple[str, ...]]] = OrderedDict()
 _RENDER_CACHE_SIZE = 256
+_RENDER_CACHE_CHARS = 8 << 20  # keys hold the schemas' repr: a few huge ones must not pin gigabytes
 _render_lock = threading.Lock()
+_render_chars = 0
 
 
 def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
                    style: RenderStyle) -> tuple[int, tuple[str, ...]]:  # fmt: skip
+    global _render_chars
     try:
         key = (tok.name, style, repr(definitions))
     except RecursionError:  # nested far past what render_functions accepts
@@ -461,9 +479,12 @@ def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
             notes.add("property comments")
         hit = (tok.count(text), tuple(sorted(notes.seen)))
         with _render_lock:
-            _RENDER_CACHE[key] = hit
-            if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
-                _RENDER_CACHE.popitem(last=False)
+            if key not in _RENDER_CACHE:
+                _RENDER_CACHE[key] = hit
+                _render_chars += len(key[2])
+            while len(_RENDER_CACHE) > _RENDER_CACHE_SIZE or _render_chars > _RENDER_CACHE_CHARS:
+                old, _ = _RENDER_CACHE.popitem(last=False)
+                _render_chars -= len(old[2])
     return hit
 
 
@@ -482,11 +503,12 @@ def chat_definitions(tools: Any, functions: Any, counter: PromptCounter) -> list
 
     if tools is not None and not is_sequence(tools):
         raise MessageFormatError("tools", "must be a list of tool objects")
-    for i, tool in enumerate(tools or ()):
+    for i, tool in enumerate(() if tools is None else tools):
         kind = get(tool, "type")
         if kind not in (None, "function"):
-            counter.feature(f"tool_type:{kind}")
-            counter.note(f"tools[{i}] of type {kind!r} is defined by the server; its cost is not counted")
+            counter.feature(f"tool_type:{short(kind, 40)}")
+            counter.note(f"tools[{i}] of type {short(kind)} is defined by the server; its cost is not "
+                         "counted")  # fmt: skip
             continue
         add(get(tool, "function"), f"tools[{i}].function")
     if functions is not None and not is_sequence(functions):
@@ -507,7 +529,7 @@ def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str
         message = message if type(message) is dict else _fields(message)
         role = message.get("role")
         if not isinstance(role, str) or role not in ROLES:  # a list or dict role is unhashable
-            raise MessageFormatError(f"{where}.role", f"role {role!r} is not one of {sorted(ROLES)}")
+            raise MessageFormatError(f"{where}.role", f"role {short(role)} is not one of {sorted(ROLES)}")
         content = message.get("content")
         tool_calls = message.get("tool_calls")
         if role == "assistant" and tool_calls:
@@ -587,7 +609,7 @@ def count_chat_request_parts(counter: PromptCounter, body: Mapping[str, Any]) ->
         elif kind == "json_object":
             counter.json_object()
         elif kind != "text":
-            raise MessageFormatError("response_format.type", f"{kind!r} is not a known format type")
+            raise MessageFormatError("response_format.type", f"{short(kind)} is not a known format type")
 
 
 def _legacy_definitions(counter: PromptCounter, defs: Sequence[Mapping[str, Any]]) -> None:
@@ -605,7 +627,7 @@ def _legacy_definitions(counter: PromptCounter, defs: Sequence[Mapping[str, Any]
 def _legacy_choice(counter: PromptCounter, choice: Any) -> None:
     legacy = table("chat")["legacy_functions"]
     counter.feature("legacy_functions")
-    if choice == "none":
+    if isinstance(choice, str) and choice == "none":
         counter.choice_tokens += legacy["function_call_none"]
     elif choice != "auto":
         name = text_value(get(choice, "name"), "function_call.name")

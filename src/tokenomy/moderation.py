@@ -9,15 +9,17 @@ results the documented way. It never calls the API: you pass a function or the r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tokenomy._args import check_whole
 from tokenomy._data import table
 from tokenomy._layout import Layout
 from tokenomy._results import as_dict, get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_boundaries, check_budget, chunks_of_layout
-from tokenomy.errors import BudgetError, ResultFormatError
+from tokenomy.errors import BudgetError, ResultFormatError, short
 from tokenomy.tokenizer import encoding_for
 from tokenomy.truncation import longest_prefix_layout
 
@@ -71,7 +73,9 @@ def moderation_chunks(
 ) -> ModerationPlan:
     """Plan the chunks the moderation endpoint would check for ``text`` (or a list of texts).
 
-    ``max_tokens`` defaults to the endpoint's 32,768-token cap; ``None`` checks everything.
+    ``max_tokens`` defaults to the endpoint's 32,768-token cap; ``None`` checks everything. An
+    empty input, or one whose first character alone is over ``max_tokens``, is sent as one empty
+    chunk, as the endpoint takes ``""`` (its result then covers nothing: ``dropped_chars`` says so).
 
     >>> plan = moderation_chunks("You are great. " * 3000, model="omni-moderation-latest")
     >>> [c.tokens for c in plan.chunks], plan.truncated
@@ -79,9 +83,11 @@ def moderation_chunks(
     """
     rules = _rules()
     size = check_budget(rules["chunk_tokens"] if chunk_tokens is None else chunk_tokens, "chunk_tokens")
-    cap = rules["max_tokens"] if max_tokens == "default" else max_tokens
+    cap = rules["max_tokens"] if isinstance(max_tokens, str) and max_tokens == "default" else max_tokens
     if cap is not None:
         cap = check_budget(cap, "max_tokens")
+    if not isinstance(text, (str, Sequence)) or isinstance(text, (bytes, bytearray)):
+        raise TypeError(f"moderation input must be a str or a list of str, not {type(text).__name__}")
     inputs = [text] if isinstance(text, str) else list(text)
     if not inputs:
         raise BudgetError("moderation input is empty: pass a string or a non-empty list of strings")
@@ -101,6 +107,9 @@ def moderation_chunks(
             for piece in chunks_of_layout(layout, size, boundaries, index=len(chunks)):
                 chunks.append(piece)
                 owners.append(i)
+        else:  # the endpoint takes "": every input gets a result, even if it covers nothing
+            chunks.append(Chunk("", 0, 0, 0, len(chunks)))
+            owners.append(i)
         checked.append(end)
         dropped_chars.append(len(rest))
         dropped_tokens.append(tok.count(rest) if rest else 0)
@@ -137,8 +146,15 @@ def _read(result: Any, where: str) -> tuple[bool, dict[str, Any], dict[str, Any]
             where, "a moderation result needs 'flagged', 'categories' and 'category_scores'"
         )
     for key, value in scores.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ResultFormatError(f"{where}.category_scores[{key!r}]", f"{value!r} is not a number")
+        # a NaN compares false both ways, so it would hide a higher score depending on the order
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not (math.isfinite(value) and value >= 0)):  # fmt: skip
+            raise ResultFormatError(f"{where}.category_scores[{short(key)}]",
+                                    f"{short(value)} is not a score (a number >= 0)")  # fmt: skip
+    for key, value in categories.items():
+        if value is not None and not isinstance(value, bool):
+            raise ResultFormatError(f"{where}.categories[{short(key)}]",
+                                    f"{short(value)} is not true or false")  # fmt: skip
     applied = get(result, "category_applied_input_types")
     return flagged, categories, scores, (as_dict(applied) if applied is not None else None)
 
@@ -156,6 +172,8 @@ def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[d
     >>> merge_moderation([a, b])[0]["category_scores"]
     {'hate': 0.9901}
     """
+    if plan is not None and not isinstance(plan, ModerationPlan):
+        raise TypeError(f"plan must be a ModerationPlan (from moderation_chunks), not {type(plan).__name__}")
     flat = _flatten(results)
     owners = list(plan.input_index) if plan is not None else [0] * len(flat)
     inputs = plan.inputs if plan is not None else 1
@@ -215,8 +233,8 @@ def moderate_long(
     >>> moderate_long("hello " * 10_000, fake, model="omni-moderation-latest")["category_scores"]
     {'hate': 0.01}
     """
+    size = check_whole(batch_size, "batch_size", minimum=1)
     plan = moderation_chunks(text, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens)
-    size = check_budget(batch_size, "batch_size")
     results: list[Any] = []
     texts = plan.texts
     for start in range(0, len(texts), size):

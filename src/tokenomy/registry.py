@@ -1,9 +1,11 @@
 """Facts about OpenAI models by name and date: :func:`model_info`, :func:`models`.
 
 A name resolves, in order: exact name (or an alias, by date) -> fine-tuned name (the base model's
-facts) -> longest known prefix (marked as an assumption) -> :class:`UnknownModelError` with the
-closest names. The facts live in ``data/models.toml`` and ``data/aliases.toml``; a user registry
-file (``TOKENOMY_REGISTRY``) and :func:`register_model` layer entries on top.
+facts) -> longest known prefix, when the rest of the name is a snapshot date, a version or a
+deployment tag (marked as an assumption) -> :class:`UnknownModelError` with the closest names (so
+a typo such as ``gpt-4o-mni`` is refused, not priced as gpt-4o). The facts live in
+``data/models.toml`` and ``data/aliases.toml``; a user registry file (``TOKENOMY_REGISTRY``) and
+:func:`register_model` layer entries on top, each validated whole before any of it is used.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import bisect
 import dataclasses
 import difflib
 import os
+import re
 import sys
 import threading
 import warnings
@@ -19,14 +22,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeAlias
 
 from tokenomy._data import load_toml, sections, table
-from tokenomy.errors import RegistryError, UnknownModelError
+from tokenomy.encodings import encoding_names
+from tokenomy.errors import InvalidArgumentError, RegistryError, UnknownModelError, short
 
 REGISTRY_ENV_VAR = "TOKENOMY_REGISTRY"
 DateLike: TypeAlias = "date | datetime | str"
 PRICE_FIELDS = ("input", "cached_input", "output", "batch_input", "batch_output", "ft_training")
+# A price above this (USD per 1M tokens) is a mistake, not a contract: the dearest listed is $600
+# (o1-pro output); the bound also keeps Decimal arithmetic far from overflow ("1e999999").
+MAX_PRICE = Decimal(1_000_000)
+# Names longer than this get no "did you mean" (difflib is quadratic in the name's length).
+_MAX_SUGGESTED_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ _ALLOWED = {
 }  # fmt: skip
 _KINDS = {"chat", "completion", "embedding", "moderation", "image", "audio-stt", "audio-tts",
           "realtime"}  # fmt: skip
+_TEXT_FIELDS = ("family", "replacement", "other_pricing", "source", "notes", "assumption")
 
 _lock = threading.Lock()
 _entries: Mapping[str, dict[str, Any]] | None = None
@@ -120,9 +131,30 @@ def _all_entries() -> Mapping[str, dict[str, Any]]:
             if _entries is None:
                 builtin = sections("models", "models")
                 user_file = os.environ.get(REGISTRY_ENV_VAR)
-                user = _validated(load_toml(user_file).get("models", {}), builtin) if user_file else {}
+                user = _user_file(user_file, builtin) if user_file else {}
                 _entries = _Layers(user, builtin) if user else builtin
     return _Layers(_overrides, _entries) if _overrides else _entries
+
+
+def _user_file(path: str, builtin: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The entries of the user registry file, validated whole; a RegistryError naming the file
+    (and the entry and field) for anything wrong, from a missing file to a wrong type."""
+    try:
+        raw = load_toml(path)
+    except OSError as error:  # missing, a folder, unreadable
+        raise RegistryError(None, None, f"cannot be read ({error.strerror or error})", file=path) from None
+    except UnicodeDecodeError:
+        raise RegistryError(None, None, "is not UTF-8 text", file=path) from None
+    except ValueError as error:  # tomllib.TOMLDecodeError
+        raise RegistryError(None, None, f"is not valid TOML ({error})", file=path) from None
+    unknown = sorted(set(raw) - {"models"})
+    if unknown:
+        raise RegistryError(None, unknown[0], 'unknown table; a registry file holds [models."name"] tables',
+                            file=path)  # fmt: skip
+    models = raw.get("models", {})
+    if not isinstance(models, Mapping):
+        raise RegistryError(None, "models", 'must be tables such as [models."my-deploy"]', file=path)
+    return _validated(models, builtin, file=path)
 
 
 class _Layers(Mapping[str, Any]):
@@ -147,7 +179,7 @@ class _Layers(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
-def _to_date(value: Any, entry: str, field_name: str) -> date | None:
+def _to_date(value: Any, entry: str, field_name: str, file: str | None = None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -156,81 +188,114 @@ def _to_date(value: Any, entry: str, field_name: str) -> date | None:
             return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
         except (ValueError, IndexError):
             pass
-    raise RegistryError(entry, field_name, f"{value!r} is not a date (YYYY-MM-DD)")
+    raise RegistryError(entry, field_name, f"{short(value)} is not a date (YYYY-MM-DD)", file=file)
 
 
-def _validated(
-    raw_entries: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]]
-) -> dict[str, dict[str, Any]]:
+def _validated(raw_entries: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]], *,
+               file: str | None = None) -> dict[str, dict[str, Any]]:  # fmt: skip
     """Check user entries completely before any is applied; fill ``based_on`` entries."""
-    from tokenomy.encodings import encoding_names
-
     result: dict[str, dict[str, Any]] = {}
     for name, raw in raw_entries.items():
+        def refuse(field_name: str | None, problem: str, name: str = name) -> RegistryError:
+            return RegistryError(name, field_name, problem, file=file)
+
+        if not isinstance(name, str) or not name.strip():
+            raise RegistryError(short(name), None, "a model needs a non-empty name", file=file)
         if not isinstance(raw, Mapping):
-            raise RegistryError(name, "*", "an entry must be a table of fields")
-        unknown = set(raw) - _ALLOWED
+            raise refuse(None, "an entry must be a table of fields")
+        unknown = sorted(k for k in raw if not isinstance(k, str) or k not in _ALLOWED)
         if unknown:
-            close = difflib.get_close_matches(sorted(unknown)[0], sorted(_ALLOWED), n=1)
+            first = str(unknown[0])
+            close = difflib.get_close_matches(first, sorted(_ALLOWED), n=1) if len(first) < 100 else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise RegistryError(name, sorted(unknown)[0], f"unknown field{hint}")
+            raise refuse(first, f"unknown field{hint}")
         entry: dict[str, Any] = {}
         if "based_on" in raw:
             base = raw["based_on"]
             pool = _Layers(result, known)
-            if base not in pool:
-                raise RegistryError(name, "based_on", f"{base!r} is not a known model")
+            if not isinstance(base, str) or base not in pool:
+                raise refuse("based_on", f"{short(base)} is not a known model")
             entry.update({k: v for k, v in pool[base].items() if k != "alias_of"})
             entry["assumption"] = f"facts of {base!r} unless overridden"
         entry.update({k: v for k, v in raw.items() if k != "based_on"})
         entry.setdefault("kind", "chat")
         entry.setdefault("source", "user registry")
-        if entry["kind"] not in _KINDS:
-            raise RegistryError(name, "kind", f"{entry['kind']!r} is not one of {sorted(_KINDS)}")
-        if entry.get("encoding") is not None and entry["encoding"] not in encoding_names():
-            raise RegistryError(name, "encoding", f"{entry['encoding']!r} is not a known encoding")
-        for key in ("context_window", "max_output_tokens"):
-            value = entry.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value <= 0):  # fmt: skip
-                raise RegistryError(name, key, f"{value!r} is not a positive whole number")
-        window, cap = entry.get("context_window"), entry.get("max_output_tokens")
-        if window and cap and cap > window:
-            raise RegistryError(name, "max_output_tokens", f"{cap} exceeds context_window {window}")
-        price = entry.get("price", {})
-        if not isinstance(price, Mapping):
-            raise RegistryError(name, "price", "must be a table such as {input = 2.5, output = 10}")
-        for key, value in price.items():
-            if key not in PRICE_FIELDS:
-                raise RegistryError(name, f"price.{key}", f"unknown price field; use {PRICE_FIELDS}")
-            if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-                raise RegistryError(name, f"price.{key}", f"{value!r} is not a number")
-            try:
-                amount = Decimal(str(value))
-            except ArithmeticError:
-                raise RegistryError(name, f"price.{key}", f"{value!r} is not a number") from None
-            if not amount.is_finite() or amount < 0:
-                raise RegistryError(name, f"price.{key}", f"{value!r} must be a non-negative number")
+        _check_fields(entry, raw_entries, known, refuse)
         for key in ("released", "deprecated_on", "shutdown_on"):
-            _to_date(entry.get(key), name, key)
-        target = entry.get("alias_of")
-        if target is not None and target not in known and target not in raw_entries:
-            raise RegistryError(name, "alias_of", f"{target!r} is not a known model")
+            _to_date(entry.get(key), name, key, file)
         result[name] = entry
     return result
+
+
+def _check_fields(entry: Mapping[str, Any], raw_entries: Mapping[str, Any], known: Mapping[str, Any],
+                  refuse: Callable[[str, str], RegistryError]) -> None:  # fmt: skip
+    """Every field of one merged entry has a usable type and value."""
+    kind = entry["kind"]
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise refuse("kind", f"{short(kind)} is not one of {sorted(_KINDS)}")
+    encoding = entry.get("encoding")
+    if encoding is not None and (not isinstance(encoding, str) or encoding not in encoding_names()):
+        raise refuse("encoding", f"{short(encoding)} is not one of {', '.join(encoding_names())}")
+    for key in _TEXT_FIELDS:
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise refuse(key, f"{short(entry[key])} is not text")
+    cutoff = entry.get("training_cutoff")
+    if cutoff is not None and not isinstance(cutoff, (str, date)):
+        raise refuse("training_cutoff", f"{short(cutoff)} is not a date or text")
+    for key in ("endpoints", "uncertain"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, (list, tuple))
+                                  or not all(isinstance(v, str) for v in value)):  # fmt: skip
+            raise refuse(key, f"{short(value)} is not a list of text")
+    for key in ("context_window", "max_output_tokens"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 < value <= 1 << 40):  # fmt: skip
+            raise refuse(key, f"{short(value)} is not a whole number of tokens from 1 to 2^40")
+    window, cap = entry.get("context_window"), entry.get("max_output_tokens")
+    if window and cap and cap > window:
+        raise refuse("max_output_tokens", f"{cap} exceeds context_window {window}")
+    price = entry.get("price", {})
+    if not isinstance(price, Mapping):
+        raise refuse("price", "must be a table such as {input = 2.5, output = 10}")
+    for key, value in price.items():
+        where = f"price.{key}"[:100]
+        if key not in PRICE_FIELDS:
+            raise refuse(where, f"unknown price field; use {', '.join(PRICE_FIELDS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            raise refuse(where, f"{short(value)} is not a number")
+        try:
+            amount = Decimal(value if isinstance(value, (str, Decimal)) else str(value))
+        except ArithmeticError:
+            raise refuse(where, f"{short(value)} is not a number") from None
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+            raise refuse(where, f"{short(value)} is not a price from 0 to {MAX_PRICE} USD per 1M tokens")
+    target = entry.get("alias_of")
+    if target is not None and (not isinstance(target, str)
+                               or (target not in known and target not in raw_entries)):  # fmt: skip
+        raise refuse("alias_of", f"{short(target)} is not a known model")
 
 
 def register_model(name: str, *, based_on: str | None = None, **fields: Any) -> ModelInfo:
     """Add or override a registry entry for this process (custom deployments, negotiated prices).
 
+    All or nothing: an entry with any bad field raises :class:`RegistryError` and leaves the
+    registry as it was.
+
     >>> info = register_model("acme-gpt4o", based_on="gpt-4o-2024-08-06", price={"input": 2})
     >>> info.encoding, info.price.input, info.context_window
     ('o200k_base', Decimal('2'), 128000)
     """
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a str, not {type(name).__name__}")
     raw = dict(fields)
     if based_on is not None:
         raw["based_on"] = based_on
     entry = _validated({name: raw}, _all_entries())[name]
+    try:  # every fact built once before the entry is kept: nothing half-registered
+        _info(name, name, entry, date.today())
+    except (TypeError, ValueError, ArithmeticError) as error:
+        raise RegistryError(name, None, f"cannot be used ({error})") from None
     with _lock:
         _overrides[name] = entry
         _resolved.clear()
@@ -326,12 +391,16 @@ def day_of(as_of: DateLike | None) -> date:
                 return datetime.fromisoformat(as_of.replace("Z", "+00:00")).date()
             except ValueError:
                 pass
-        raise ValueError(f"as_of={as_of!r} is not a date: pass a date, a datetime or 'YYYY-MM-DD'")
+        raise InvalidArgumentError("as_of", as_of, "a date, a datetime or 'YYYY-MM-DD'")
     raise TypeError(f"as_of must be a date, a datetime or an ISO date string, not {type(as_of).__name__}")
 
 
 def _lookup(name: str, as_of: DateLike | None) -> ModelInfo:
     """The ModelInfo of ``name`` on ``as_of`` (any form :func:`day_of` takes), cached."""
+    if type(name) is not str:
+        if not isinstance(name, str):
+            raise TypeError(f"model name must be a str, not {type(name).__name__}")
+        name = str(name)  # a str subclass: cached under the plain string
     if type(as_of) is not date:
         as_of = day_of(as_of)
     key = (name, as_of)
@@ -339,6 +408,8 @@ def _lookup(name: str, as_of: DateLike | None) -> ModelInfo:
     if cached is not None:
         return cached
     info = _resolve(name, as_of)
+    if len(_resolved) >= 4096:  # a service asked about endless distinct names keeps bounded memory
+        _resolved.clear()
     _resolved[key] = info
     return info
 
@@ -381,7 +452,7 @@ def _resolve(name: str, as_of: date) -> ModelInfo:
             ),
         )
     prefixes = table("aliases")["prefixes"]
-    matches = [p for p in prefixes if spelled.startswith(p)]
+    matches = [p for p in prefixes if spelled.startswith(p) and _is_suffix(spelled[len(p) :], p)]
     if matches:
         prefix = max(matches, key=len)
         info = _lookup(prefixes[prefix], as_of)
@@ -390,11 +461,27 @@ def _resolve(name: str, as_of: date) -> ModelInfo:
             name=name,
             assumptions=(
                 *info.assumptions,
-                f"{name!r} is not in the registry; facts of {info.name!r} assumed (prefix {prefix!r})",
+                f"{name!r} is not in the registry; facts of {info.name!r} assumed (prefix {prefix!r} "
+                "and a snapshot or version suffix)",
             ),
         )
     candidates = list(dict.fromkeys([*entries, *table("aliases")["aliases"]]))
-    raise UnknownModelError(name, difflib.get_close_matches(spelled, candidates, n=3, cutoff=0.6))
+    close = difflib.get_close_matches(spelled, candidates, n=3, cutoff=0.6) if len(
+        spelled) <= _MAX_SUGGESTED_NAME else []  # fmt: skip
+    raise UnknownModelError(name, close)
+
+
+@cache
+def _suffix_pattern() -> re.Pattern[str]:
+    """One or more of the suffixes of ``data/aliases.toml``, each after a '-'."""
+    alternatives = "|".join(f"(?:{s['pattern']})" for s in table("aliases")["suffixes"]["patterns"])
+    return re.compile(f"(?:-(?:{alternatives}))+")
+
+
+def _is_suffix(rest: str, prefix: str) -> bool:
+    """True if ``rest`` (what follows ``prefix`` in a name) is a snapshot date, a version or a
+    deployment tag: only then are the prefix's facts assumed."""
+    return _suffix_pattern().fullmatch(rest if not prefix.endswith("-") else "-" + rest) is not None
 
 
 def _fine_tune_base(name: str) -> str | None:
@@ -458,6 +545,8 @@ def models(kind: str | None = None, *, as_of: DateLike | None = None) -> list[Mo
     >>> "gpt-4o" in [m.name for m in models("chat")]
     True
     """
+    if kind is not None and not isinstance(kind, str):
+        raise TypeError(f"kind must be a str such as 'chat', not {type(kind).__name__}")
     day = day_of(as_of)
     infos = [_lookup(name, day) for name in sorted(_all_entries())]
     return [i for i in infos if kind is None or i.kind == kind]

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tokenomy._args import check_bool
 from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.embeddings import count_embedding_input
 from tokenomy.endpoint import check_request
-from tokenomy.errors import MessageFormatError, UnsupportedModelError
+from tokenomy.errors import MessageFormatError, TokenomyError, UnsupportedModelError, short
 from tokenomy.messages import (
     ImageDimensions,
     PromptCounter,
@@ -106,7 +107,7 @@ def _endpoint(path: str) -> str:
     paths = table("endpoints")["request_counting"]
     normal = path if path.startswith("/v1/") else "/v1/" + path.lstrip("/")
     if normal not in paths:
-        raise MessageFormatError("endpoint", f"{path!r} is not one of {sorted(paths)}")
+        raise MessageFormatError("endpoint", f"{short(path)} is not one of {sorted(paths)}")
     return normal
 
 
@@ -135,16 +136,27 @@ def count_request(
     if not isinstance(body, Mapping):
         dumped = as_mapping(body, "body")
         body = dumped
+    check_bool(require_zero_retention, "require_zero_retention")
+    dimensions = image_dimensions
+    if dimensions is not None and not (isinstance(dimensions, Mapping) or callable(dimensions)):
+        raise TypeError("image_dimensions maps image URLs to (width, height): a mapping or a callable, "
+                        f"not {type(image_dimensions).__name__}")  # fmt: skip
     path = _endpoint(endpoint)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise MessageFormatError("body.model", "a request body needs a 'model' string")
     info = resolve(model, as_of)
     kind = table("endpoints")["request_counting"][path]
-    if kind in ("chat", "responses"):
-        counted = _count_conversation(body, info, path, kind, image_dimensions)
-    else:
-        counted = _count_plain(body, info, path, kind)
+    try:
+        if kind in ("chat", "responses"):
+            counted = _count_conversation(body, info, path, kind, image_dimensions)
+        else:
+            counted = _count_plain(body, info, path, kind)
+    except TokenomyError:
+        raise
+    except ValueError as error:  # a value JSON has no form for (a numpy array has no truth value)
+        problem = f"holds a value tokenomy cannot read ({short(str(error))})"
+        raise MessageFormatError("body", problem) from None
     uses = {use for use, feature in (("image_input", "image"), ("file_input", "file"))
             if feature in counted.features}  # fmt: skip
     compliance = _preflight(path, info, frozenset(uses), require_zero_retention)
@@ -242,8 +254,8 @@ def _count_responses(counter: PromptCounter, body: Mapping[str, Any]) -> None:
                 raise MessageFormatError(f"tools[{i}].name", "a function tool needs a 'name' string")
             definitions.append(tool)
         else:
-            counter.feature(f"tool_type:{tool.get('type')}")
-            counter.note(f"tools[{i}] of type {tool.get('type')!r} is defined by the server; "
+            counter.feature(f"tool_type:{short(tool.get('type'), 40)}")
+            counter.note(f"tools[{i}] of type {short(tool.get('type'))} is defined by the server; "
                          "its prompt cost is not counted")  # fmt: skip
     counter.tools(definitions)
     counter.tool_choice(body.get("tool_choice"))
@@ -256,7 +268,8 @@ def _count_responses(counter: PromptCounter, body: Mapping[str, Any]) -> None:
         elif kind == "json_object":
             counter.json_object()
         elif kind != "text":
-            raise MessageFormatError("text.format.type", f"{kind!r} is not text, json_object or json_schema")
+            raise MessageFormatError("text.format.type",
+                                     f"{short(kind)} is not text, json_object or json_schema")  # fmt: skip
 
 
 def _responses_items(counter: PromptCounter, items: Sequence[Any]) -> None:
@@ -268,7 +281,7 @@ def _responses_items(counter: PromptCounter, items: Sequence[Any]) -> None:
         if kind in (None, "message") and role is not None:
             if role not in ("user", "assistant", "system", "developer"):
                 raise MessageFormatError(
-                    f"{where}.role", f"role {role!r} is not user, assistant, system or developer"
+                    f"{where}.role", f"role {short(role)} is not user, assistant, system or developer"
                 )
             counter.message(role, get(item, "content"), where)
         elif kind == "function_call":
@@ -292,8 +305,9 @@ def _responses_items(counter: PromptCounter, items: Sequence[Any]) -> None:
             counter.feature("reasoning_items")
             counter.note("reasoning items passed back are billed by the server's own record of them")
         elif isinstance(kind, str):
-            counter.feature(f"item:{kind}")
-            counter.note(f"{where}: input item type {kind!r} is not known to tokenomy; counted for its text")
+            counter.feature(f"item:{short(kind, 40)}")
+            counter.note(f"{where}: input item type {short(kind)} is not known to tokenomy; counted for "
+                         "its text")  # fmt: skip
             content = get(item, "content")
             counter.message("user", content if isinstance(content, str) or is_sequence(content) else None,
                 where)  # fmt: skip
@@ -340,21 +354,32 @@ def _count_plain(body: Mapping[str, Any], info: ModelInfo, path: str, kind: str)
     )  # fmt: skip
 
 
+# Output caps and choice counts past this are refused (no model writes 2^40 tokens); it keeps a
+# 10^400 max_tokens from reaching Decimal arithmetic.
+_MOST_OUTPUT = 1 << 40
+
+
 def _output_cap(body: Mapping[str, Any], kind: str) -> int | None:
     """The most output the request allows: its cap field times the number of choices."""
     fields = table("endpoints")["output_cap_fields"][kind]
+    choices = body.get("n") if kind != "responses" else None
+    if choices is not None and (isinstance(choices, bool) or not isinstance(choices, int)
+                                or not 1 <= choices <= _MOST_OUTPUT):  # fmt: skip
+        raise MessageFormatError("body.n", f"{short(choices)} is not a whole number of choices >= 1")
     field = next((f for f in fields if body.get(f) is not None), None)
     if field is None:
         return None
-    cap, choices = body[field], body.get("n") if kind != "responses" else None
-    choices = 1 if choices is None else choices  # the API reads n: null as its default, 1
-    for name, value in ((field, cap), ("n", choices)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 1 << 40:
-            raise MessageFormatError(f"body.{name}", f"{value!r} is not a whole number of tokens")
+    cap = body[field]
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= _MOST_OUTPUT:
+        raise MessageFormatError(f"body.{field}",
+                                 f"{short(cap)} is not a whole number of tokens from 0 to 2^40")  # fmt: skip
     prompts = body.get("prompt") if kind == "completions" else None
+    copies = choices or 1
     if is_sequence(prompts) and prompts and not all(isinstance(x, int) for x in prompts):
-        choices *= len(prompts)
-    return int(cap) * int(choices)
+        copies *= len(prompts)
+    if cap * copies > _MOST_OUTPUT:
+        raise MessageFormatError(f"body.{field}", f"{cap} tokens x {copies} choices is more than 2^40 tokens")
+    return cap * copies
 
 
 def count_messages(

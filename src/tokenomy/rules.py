@@ -17,7 +17,7 @@ from typing import Any
 
 from tokenomy._data import load_toml, table
 from tokenomy._render import RenderStyle
-from tokenomy.errors import RegistryError
+from tokenomy.errors import RegistryError, short
 from tokenomy.registry import ModelInfo
 
 RULES_ENV_VAR = "TOKENOMY_RULES"
@@ -185,10 +185,10 @@ def _read(path: str | os.PathLike[str]) -> Mapping[str, Any]:
     try:
         return load_toml(target)
     except OSError as error:
-        raise RegistryError(str(target), "*",
-            f"cannot read the rules file ({error.strerror or error})") from None
-    except ValueError as error:  # tomllib.TOMLDecodeError
-        raise RegistryError(str(target), "*", f"not valid TOML ({error})") from None
+        problem = f"cannot be read ({error.strerror or error})"
+        raise _bad(None, None, problem, file=str(target)) from None
+    except ValueError as error:  # tomllib.TOMLDecodeError, or not UTF-8
+        raise _bad(None, None, f"is not valid TOML ({error})", file=str(target)) from None
 
 
 def validate_rules(raw: Mapping[str, Any], *, source: str) -> dict[str, dict[str, Any]]:
@@ -202,42 +202,46 @@ def validate_rules(raw: Mapping[str, Any], *, source: str) -> dict[str, dict[str
     """
     formats = raw.get("formats")
     if not isinstance(formats, Mapping) or not formats:
-        raise RegistryError(source, "formats", "a rules file needs [formats.NAME] tables")
+        raise _bad(None, "formats", "a rules file needs [formats.NAME] tables", file=source)
     known = table("chat")["formats"]
     result: dict[str, dict[str, Any]] = {}
     for name, body in formats.items():
-        where = f"{source}: formats.{name}"
+        where = f"formats.{name}"
         if name not in known:
-            raise RegistryError(where, "*", f"unknown format; known: {sorted(known)}")
+            raise _bad(where, None, f"unknown format; known: {sorted(known)}", file=source)
         if not isinstance(body, Mapping):
-            raise RegistryError(where, "*", "must be a table")
+            raise _bad(where, None, "must be a table", file=source)
         clean: dict[str, Any] = {}
         for key, value in body.items():
             if key in APIS:
                 if not isinstance(value, Mapping):
-                    raise RegistryError(where, key, "must be a table of constants")
-                clean[key] = {k: _checked_int(where, f"{key}.{k}", v, k) for k, v in value.items()}
+                    raise _bad(where, key, "must be a table of constants", file=source)
+                clean[key] = {k: _checked_int(source, where, f"{key}.{k}", v, k) for k, v in value.items()}
             elif key in _FORMAT_INTS:
-                clean[key] = _checked_int(where, key, value, key)
+                clean[key] = _checked_int(source, where, key, value, key)
             elif key in ("source", "calibrated_on", "note"):
                 clean[key] = str(value)
             else:
-                raise RegistryError(where, key, "not a constant a rules file may change")
+                raise _bad(where, key, "not a constant a rules file may change", file=source)
         result[name] = clean
     return result
 
 
-def _checked_int(where: str, field_name: str, value: Any, key: str) -> Any:
+def _bad(entry: str | None, field: str | None, problem: str, *, file: str) -> RegistryError:
+    return RegistryError(entry, field, problem, file=file, setting=RULES_ENV_VAR)
+
+
+def _checked_int(source: str, where: str, field_name: str, value: Any, key: str) -> Any:
     if key in ("tools", "tool_choice"):
         if not isinstance(value, Mapping) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value.values()
         ):
-            raise RegistryError(where, field_name, "must map cases to whole numbers")
+            raise _bad(where, field_name, "must map cases to whole numbers", file=source)
         return dict(value)
     if key not in _API_INTS and key not in _FORMAT_INTS:
-        raise RegistryError(where, field_name, "not a constant a rules file may change")
+        raise _bad(where, field_name, "not a constant a rules file may change", file=source)
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 100_000:
-        raise RegistryError(where, field_name, f"{value!r} is not a whole number of tokens")
+        raise _bad(where, field_name, f"{short(value)} is not a whole number of tokens", file=source)
     return value
 
 

@@ -9,16 +9,18 @@ with the same ids.
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from tokenomy._args import check_choice, check_whole
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
 from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_tiktoken
 from tokenomy.encodings import encoding_names, encoding_spec, forget_encoding, load_encoding
-from tokenomy.errors import BudgetError, UnsupportedModelError
+from tokenomy.errors import BudgetError, InvalidArgumentError, UnsupportedModelError, short
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
 
 if TYPE_CHECKING:  # imported where used: a first count needs none of them with a fast backend
@@ -87,19 +89,24 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "_reason",
-                 "_waiting", "name")  # fmt: skip
+    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_longest", "_pieces",
+                 "_reason", "_waiting", "name")  # fmt: skip
 
     def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
-        if backend not in ("auto", "fast", "tiktoken"):
-            raise ValueError(f"backend must be 'auto', 'fast' or 'tiktoken', not {backend!r}")
+        check_choice(backend, "backend", ("auto", "fast", "tiktoken"))
         if isinstance(encoding, str):
             self.name: str = encoding
             self._encoding: tiktoken.Encoding | None = None
             encoding_spec(encoding)  # an unknown name fails here, with suggestions
         else:
+            import tiktoken  # whoever passes an Encoding has imported it already
+
+            if not isinstance(encoding, tiktoken.Encoding):
+                kind = type(encoding).__name__
+                raise TypeError(f"encoding must be a name or a tiktoken Encoding, not {kind}")
             self.name, self._encoding = encoding.name, encoding
         self._pieces: regex.Pattern[str] | None = None
+        self._longest: int | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_chars = 0
@@ -205,7 +212,20 @@ class Tokenizer:
                 return len(core.encode_ordinary(_without_surrogates(text)))
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
-        return len(self._encode_long(text))
+        return self._count_long(text)
+
+    def _count_long(self, text: str) -> int:
+        """Count a long text segment by segment, split at additive cuts: the ids of one segment
+        at a time are held (a list of a gigabyte's ids would take several gigabytes)."""
+        if len(text) <= _SEGMENT:
+            return len(self._encode_long(text))
+        total = start = 0
+        while start < len(text):
+            end = cut_near(text, start + _SEGMENT)
+            piece = text[start:end]
+            total += len(self._encode_long(piece)) if len(piece) >= _SHORT else self.count(piece)
+            start = end
+        return total
 
     def count_cached(self, text: str) -> int:
         """:meth:`count`, remembering counts of repeated long strings (system prompts, documents
@@ -216,6 +236,8 @@ class Tokenizer:
         >>> tok.count_cached(prompt) == tok.count_cached(prompt) == tok.count(prompt)
         True
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         if len(text) < _CACHE_MIN_CHARS:
             return self.count(text)
         cache = self._cache
@@ -242,7 +264,7 @@ class Tokenizer:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if allowed_special:
+        if _any_special(allowed_special):
             return self._encode_with_special(text, allowed_special)
         if self._fast is not None or self._spend(len(text)):
             assert self._fast is not None
@@ -262,6 +284,8 @@ class Tokenizer:
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
         """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         if self._fast is not None or self._spend(len(text)):
             assert self._fast is not None
             try:
@@ -283,12 +307,37 @@ class Tokenizer:
         return np.asarray(self._encode_by_pieces(text), dtype=np.uint32)
 
     def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken)."""
-        return self.encoding.decode(list(ids))
+        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken).
+
+        >>> encoding_for("cl100k_base").decode([83, 1609, 5963, 374, 2294, 0])
+        'tiktoken is great!'
+        """
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """Raw bytes of ``ids``."""
-        return self.encoding.decode_bytes(list(ids))
+        """Raw bytes of ``ids``; an id the encoding does not have is an InvalidArgumentError."""
+        if isinstance(ids, (str, bytes, bytearray)):
+            raise TypeError(f"ids must be a sequence of token ids, not {type(ids).__name__}")
+        try:
+            values = [operator.index(i) for i in ids]
+        except TypeError:
+            raise TypeError("ids must be a sequence of whole numbers (token ids)") from None
+        n_vocab = self.n_vocab
+        for i in values:
+            if not 0 <= i < n_vocab:
+                raise InvalidArgumentError("ids", i, f"token ids from 0 to {n_vocab - 1} ({self.name})")
+        try:
+            return self.encoding.decode_bytes(values)
+        except KeyError:  # an id inside the range that no token has (a gap before the specials)
+            missing = next(i for i in values if not self._has_id(i))
+            raise InvalidArgumentError("ids", missing, f"ids of tokens {self.name} has") from None
+
+    def _has_id(self, i: int) -> bool:
+        try:
+            self.encoding.decode_single_token_bytes(i)
+        except KeyError:
+            return False
+        return True
 
     def count_until(self, text: str, limit: int) -> int:
         """The exact count if it is at most ``limit``, else some number above ``limit``.
@@ -302,8 +351,13 @@ class Tokenizer:
         True
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise BudgetError(f"limit must be a whole number >= 0, not {limit!r}")
+            raise BudgetError(f"limit must be a whole number >= 0, not {short(limit)}")
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
         size, n = 4 * limit + 1024, len(text)
+        least = self._at_least(n)
+        if least > limit:  # more characters than `limit` tokens can hold: no need to count them
+            return least
         if n <= size:
             return self.count(text)
         total = start = 0
@@ -315,30 +369,79 @@ class Tokenizer:
             start, size = end, size * 2
         return total
 
-    def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20) -> int:
+    def _at_least(self, chars: int) -> int:
+        """Fewest tokens ``chars`` characters can be: no token holds more than the encoding's
+        longest token (each character is at least one byte)."""
+        longest = self._longest
+        if longest is None:
+            if self.name in encoding_names():
+                longest = encoding_spec(self.name)["max_token_bytes"]
+            else:  # an Encoding tokenomy does not bundle
+                longest = max(map(len, self.encoding._mergeable_ranks))
+            self._longest = longest
+        return -(-chars // longest)
+
+    def count_stream(self, source: IO[str] | Iterable[str], *, block_chars: int = 1 << 20,
+                     max_tokens: int | None = None) -> int:  # fmt: skip
         """Exact count of a text file or an iterable of strings, in bounded memory.
 
-        Blocks are counted up to their last additive cut; the rest waits for the next block.
+        Blocks are counted up to their last additive cut; the rest waits for the next block. With
+        ``max_tokens``, reading stops as soon as the count must exceed it (an endless stream
+        too), and the result is then some number above ``max_tokens``, as with
+        :meth:`count_until`: memory stays bounded by the budget even for text with no cut in it.
 
         >>> encoding_for("o200k_base").count_stream(["hello ", "wor", "ld"])
         2
+        >>> import io
+        >>> encoding_for("o200k_base").count_stream(io.StringIO("\\0" * 10**6), max_tokens=5) > 5
+        True
         """
+        block_chars = check_whole(block_chars, "block_chars", minimum=1)
+        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                       or max_tokens < 0):  # fmt: skip
+            raise BudgetError(f"max_tokens must be a whole number >= 0 or None, not {short(max_tokens)}")
+        if isinstance(source, str):
+            return self.count(source) if max_tokens is None else self.count_until(source, max_tokens)
+        # against a small budget, text is settled (and read) in small pieces first
+        settle = block_chars if max_tokens is None else min(block_chars, 4 * max_tokens + 1024)
         read = getattr(source, "read", None)
-        blocks: Iterable[str] = iter(lambda: read(block_chars), "") if callable(read) else source
+        if callable(read):
+            blocks: Iterable[str] = _reads(read, settle, block_chars)
+        elif isinstance(source, Iterable):
+            blocks = source
+        else:
+            kind = type(source).__name__
+            raise TypeError(f"count_stream reads a text file or an iterable of str, not {kind}")
         total, carry = 0, ""
+        looked = 0  # carry[:looked] holds no cut worth waiting for: only what came after is searched
         for block in blocks:
             if not isinstance(block, str):
                 raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
             if self._waiting is not None and self._core is None and len(block) >= block_chars:
                 self._spend(_SWITCH_CHARS)  # a stream this long repays the fast backend's build
             carry += block
-            if len(carry) < block_chars:
+            if max_tokens is not None:
+                least = total + self._at_least(len(carry))
+                if least > max_tokens:
+                    return least
+            if len(carry) < settle:
                 continue
-            cut = cut_before(carry, len(carry) - 1)
+            settle = min(2 * settle, block_chars)
+            start = max(looked - 1, 0)  # one character of context for the rules that look back
+            cut = cut_before(carry[start:], len(carry) - 1 - start)
+            cut, looked = (start + cut if cut > 0 else 0), len(carry)
             if cut > 0:
-                total += self.count(carry[:cut])
+                if max_tokens is None:
+                    total += self.count(carry[:cut])
+                else:
+                    total += self.count_until(carry[:cut], max_tokens - total)
+                    if total > max_tokens:
+                        return total
                 carry = carry[cut:]
-        return total + self.count(carry)
+                looked = len(carry)
+        if max_tokens is None:
+            return total + self.count(carry)
+        return total + self.count_until(carry, max_tokens - total)
 
     def count_parallel(self, text: str, *, parts: int | None = None) -> int:
         """Exact count of one long text on every core (split at additive cuts).
@@ -348,6 +451,8 @@ class Tokenizer:
         >>> encoding_for("o200k_base").count_parallel("hello world")
         2
         """
+        if parts is not None:
+            check_whole(parts, "parts", minimum=1)
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
@@ -448,11 +553,7 @@ class Tokenizer:
     def _encode_with_special(self, text: str, allowed: AllowedSpecial) -> list[int]:
         import regex
 
-        special = self.encoding.special_tokens_set
-        names = special if allowed == "all" else set(allowed)
-        unknown = set(names) - special
-        if unknown:
-            raise ValueError(f"{sorted(unknown)} are not special tokens of {self.name}")
+        names = self._special_names(allowed)
         if not names:
             return self.encode(text)
         ids: list[int] = []
@@ -464,6 +565,47 @@ class Tokenizer:
             last = match.end()
         ids += self.encode(text[last:])
         return ids
+
+
+    def _special_names(self, allowed: object) -> set[str]:
+        """The special tokens ``allowed_special`` names: ``"all"`` or a collection of names."""
+        if self.name in encoding_names():  # from data/: no vocabulary needs building
+            special = set(encoding_spec(self.name)["special_tokens"])
+        else:
+            special = set(self.encoding.special_tokens_set)
+        if allowed == "all":
+            return special
+        if isinstance(allowed, str):  # a lone name would be read as a set of characters
+            raise InvalidArgumentError("allowed_special", allowed,
+                                       f"'all' or a set of names, such as {{{short(allowed)}}}")  # fmt: skip
+        if not isinstance(allowed, Iterable):
+            kind = type(allowed).__name__
+            raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}")
+        names = list(allowed)
+        if not all(isinstance(n, str) for n in names):
+            raise TypeError("allowed_special must hold special token names (str)")
+        unknown = sorted(set(names) - special)
+        if unknown:
+            known = ", ".join(sorted(special))
+            raise InvalidArgumentError("allowed_special", unknown, f"special tokens of {self.name}: {known}")
+        return set(names)
+
+
+def _reads(read: Callable[[int], str], first: int, most: int) -> Iterator[str]:
+    """Blocks of a text file: ``first`` characters, then twice as many each time, up to ``most``."""
+    size = first
+    while block := read(size):
+        yield block
+        size = min(2 * size, most)
+
+
+def _any_special(allowed: object) -> bool:
+    """True if ``allowed_special`` names any token (a numpy array has no truth value: TypeError)."""
+    try:
+        return bool(allowed)
+    except ValueError:
+        kind = type(allowed).__name__
+        raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}") from None
 
 
 def _even_cuts(text: str, pieces: int) -> list[int]:
@@ -552,7 +694,7 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
     1
     """
-    if not allowed_special:
+    if allowed_special == () if type(allowed_special) is tuple else not _any_special(allowed_special):
         try:  # the hot path: one dict subscript, then tiktoken's core or the fast backend
             hot = _hot[model]
         except KeyError:
@@ -566,7 +708,7 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
                 else:  # tiktoken's core returns ids, a fast backend a count
                     return result if type(result) is int else len(result)  # type: ignore[arg-type]
     tok = encoding_for(model)
-    if allowed_special:
+    if _any_special(allowed_special):
         return len(tok.encode(text, allowed_special=allowed_special))
     _hot[model] = _hot_counter(tok)
     return tok.count(text)

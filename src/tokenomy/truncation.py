@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from tokenomy._args import check_choice, check_str
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._layout import Layout
 from tokenomy.chunking import check_budget
-from tokenomy.errors import BudgetError
+from tokenomy.errors import BudgetError, short
 from tokenomy.tokenizer import Tokenizer, encoding_for
 
 SIDES = ("end", "start", "middle")
@@ -128,10 +129,9 @@ def truncate(
     'The quick brown… dog.'
     """
     limit = check_budget(max_tokens)
-    if side not in SIDES:
-        raise BudgetError(f"side must be one of {SIDES}, not {side!r}")
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    check_choice(side, "side", SIDES)
+    check_str(text, "text")
+    check_str(marker, "marker")
     tok = encoding_for(model)
     if side == "end":
         end, tokens = longest_prefix(tok, text, limit)
@@ -174,7 +174,8 @@ def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
         if tokens <= limit:
             return _result(tok, text, joined, tokens, ((0, head_end), (tail_start, len(text))), marker)
         budget -= tokens - limit  # the junctions merged differently: shrink and retry
-    raise BudgetError(f"max_tokens={limit} leaves no room beside the marker {marker!r}")
+    raise BudgetError(f"max_tokens={limit} leaves no room beside the marker {short(marker)}: raise "
+                      "max_tokens")
 
 
 def fits(text: str, max_tokens: int, *, model: str = "gpt-4o") -> bool:
@@ -184,5 +185,5 @@ def fits(text: str, max_tokens: int, *, model: str = "gpt-4o") -> bool:
     (True, False)
     """
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-        raise BudgetError(f"max_tokens must be a whole number >= 0, not {max_tokens!r}")
+        raise BudgetError(f"max_tokens must be a whole number >= 0, not {short(max_tokens)}")
     return encoding_for(model).count_until(text, max_tokens) <= max_tokens
