@@ -7,6 +7,7 @@
 
 from tokenomy.backends import BackendStatus, backend_info
 from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
+from tokenomy.calibrate import Calibration
 from tokenomy.chunking import Chunk, chunk, chunk_tokens
 from tokenomy.cost import (
     Cost,
@@ -38,6 +39,7 @@ from tokenomy.errors import (
     EncodingUnavailableError,
     EndpointShutDownError,
     ImageError,
+    InputFileError,
     MessageFormatError,
     PriceUnavailableError,
     RegistryError,
@@ -50,6 +52,8 @@ from tokenomy.errors import (
 )
 from tokenomy.images import ImageCount, count_image
 from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
+from tokenomy.reconcile import reconcile
+from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
 from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
 from tokenomy.requests import MessageCount, RequestCount, count_messages, count_request
 from tokenomy.rules import load_rules
@@ -65,6 +69,7 @@ __all__ = [
     "BudgetError",
     "BudgetExceededError",
     "BudgetReport",
+    "Calibration",
     "Chunk",
     "Cost",
     "DatasetReport",
@@ -78,12 +83,16 @@ __all__ = [
     "FitResult",
     "ImageCount",
     "ImageError",
+    "InputFileError",
+    "LineIssue",
     "MessageCount",
     "MessageFormatError",
     "ModelInfo",
     "ModerationPlan",
     "Price",
     "PriceUnavailableError",
+    "ReconciledRequest",
+    "Reconciliation",
     "RegistryError",
     "RequestCount",
     "ResultFormatError",
@@ -127,6 +136,7 @@ __all__ = [
     "models",
     "moderate_long",
     "moderation_chunks",
+    "reconcile",
     "register_model",
     "set_encodings_dir",
     "speech_cost",

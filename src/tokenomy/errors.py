@@ -14,6 +14,7 @@
     ├── RegistryError                (also ValueError)  a registry entry is malformed
     ├── MessageFormatError           (also ValueError)  a chat message or tool has the wrong shape
     ├── ResultFormatError            (also ValueError)  an API result handed back is malformed
+    ├── InputFileError               (also OSError)     a JSONL file cannot be read as UTF-8 text
     ├── ImageError                   (also ValueError)
     ├── BudgetError                  (also ValueError)  negative or impossible budgets
     │   └── BudgetExceededError      even the minimum does not fit
@@ -152,6 +153,16 @@ class ResultFormatError(TokenomyError, ValueError):
             f"{where}: {problem}. Pass the API's results as returned (dicts or SDK objects), one "
             "per chunk, in the plan's order."
         )
+
+
+class InputFileError(TokenomyError, OSError):
+    """A JSONL file given to tokenomy is missing, unreadable, or not UTF-8 text."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"cannot read {path}: {problem}. Pass a readable UTF-8 JSONL file (plain or .gz).")
+
+    __str__ = Exception.__str__  # OSError.__str__ would print the arguments tuple
 
 
 class ImageError(TokenomyError, ValueError):
