@@ -24,6 +24,7 @@ import tokenomy
 from tests.reference.verified import ENDPOINTS, family, load_vectors, recorded_day, reference_file
 from tokenomy import registry, rules
 from tokenomy.calibrate import constant_uses, held_out
+from tokenomy.cli import main
 from tokenomy.reconcile import reconcile
 
 PATH = reference_file()
@@ -422,3 +423,55 @@ def test_totals_and_cost_add_up_for_any_usage(lines: list[tuple[bool, int, int, 
     assert result.prompt_tokens == sum(p for _, p, _, _, _ in lines)
     assert result.output_tokens == sum(o for _, _, o, _, _ in lines)
     assert result.billed_usd == expected
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+
+def test_cli_reconcile_text_json_and_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy reconcile IN OUT` prints the report; --json its data; --calibrate writes loadable rules."""
+    inputs, outputs = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inputs.write_text("\n".join(_request(f"r{i}", {**HI, "messages": HI["messages"] * (1 + i % 3)})
+                                for i in range(30)) + "\n", encoding="utf-8")
+    outputs.write_text("\n".join(_ok(f"r{i}", prompt=3 + 6 * (1 + i % 3)) for i in range(30)) + "\n", encoding="utf-8")
+    assert main(["reconcile", str(inputs), str(outputs)]) == 0
+    assert "predicted = billed" in capsys.readouterr().out
+    rules_path = tmp_path / "rules.toml"
+    assert main(["reconcile", str(inputs), str(outputs), "--json", "--calibrate", str(rules_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["prompt_tokens"] == sum(3 + 6 * (1 + i % 3) for i in range(30))
+    assert data["calibration"]["changed"] and data["calibration"]["exact_after"] == 1.0
+    assert tokenomy.load_rules(rules_path) == ("chatml",)
+    assert tokenomy.count_request(HI).tokens == 9
+
+
+def test_cli_reconcile_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unreadable file is exit 2 with one line on stderr; line problems are reported, exit 0."""
+    outputs = tmp_path / "out.jsonl"
+    outputs.write_text(_ok("a") + "\n", encoding="utf-8")
+    assert main(["reconcile", str(tmp_path / "none.jsonl"), str(outputs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tokenomy: cannot read") and err.count("\n") == 1
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text("{broken\n", encoding="utf-8")
+    assert main(["reconcile", str(inputs), str(outputs)]) == 0
+    assert "malformed" in capsys.readouterr().out
+    assert main(["reconcile", str(inputs), str(outputs), "--calibrate", str(tmp_path / "no" / "dir.toml")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_dask_engine_equals_local(tmp_path: Path) -> None:
+    """tokenomy.dask.reconcile, over many partitions, gives the local result, line numbers included
+    (the sync scheduler: tests/test_dask.py covers the LocalCluster itself)."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from tokenomy.dask import reconcile as dask_reconcile
+
+    inputs, outputs = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    lines = [_request(f"r{i}", {**HI, "messages": HI["messages"] * (1 + i % 5)}) for i in range(300)]
+    lines.insert(120, "{broken")
+    inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs.write_text("\n".join(_ok(f"r{i}", prompt=8 + i % 3) for i in range(300)) + "\n", encoding="utf-8")
+    local = reconcile(inputs, outputs)
+    distributed = dask_reconcile(str(inputs), outputs, blocksize=4_000, scheduler="sync")
+    assert distributed.to_dict() == local.to_dict()
+    assert [(i.line, i.kind) for i in local.issues] == [(121, "malformed")]
