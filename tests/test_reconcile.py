@@ -120,6 +120,7 @@ def test_totals_equal_the_files_sums(tmp_path: Path) -> None:
         sums["prompt"], sums["cached"], sums["output"], sums["reasoning"])
     assert result.issues == () and len(result.requests) == len(VECTORS)
     assert result.as_of == min(recorded_day(v) for v in VECTORS)  # the earliest response's day
+    assert any("results were created from" in n for n in result.notes)
     by_id = {v["id"]: v for v in VECTORS}
     for row in result.requests:
         vector = by_id[row.custom_id]

@@ -34,7 +34,6 @@ from tokenomy.encodings import encodings_dir
 from tokenomy.errors import TokenomyError
 from tokenomy.reconcile import CountSpec, Joiner, count_lines, index_results
 from tokenomy.reconciliation import Reconciliation
-from tokenomy.registry import as_of_date
 from tokenomy.rules import loaded_files
 
 
@@ -213,14 +212,14 @@ def reconcile(
     """
     db = _require()
     index = index_results(results)
-    day = as_of_date(as_of) if as_of is not None else (index.first_day or as_of_date(None))
+    day, notes = index.day(as_of)
     folder = encodings_dir()
     spec = CountSpec(day, loaded_files(), "requests")
     names = [str(p) for p in ([requests] if isinstance(requests, (str, Path)) else requests)]
     compressed = any(n.endswith((".gz", ".bz2", ".xz")) for n in names)
     bag = db.read_text(names, include_path=True, blocksize=None if compressed else blocksize)
     parts = bag.map_partitions(_reconcile_partition, spec, str(folder) if folder else None)
-    joiner = Joiner(index, spec, batch=batch)
+    joiner = Joiner(index, spec, batch=batch, notes=notes)
     offsets: dict[str, int] = {}
     for path, seen, counted, issues in _compute(parts, scheduler):  # partitions come back in file order
         shift = offsets.get(path, 0)

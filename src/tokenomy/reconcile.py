@@ -171,6 +171,7 @@ class ResultIndex:
     billed: dict[str, _Billed] = field(default_factory=dict)
     issues: list[LineIssue] = field(default_factory=list)
     first_day: date | None = None
+    last_day: date | None = None
 
     def add(self, entries: Iterable[_Entry]) -> None:
         """Index read results, in line order: the first line of a ``custom_id`` is the one used."""
@@ -184,8 +185,18 @@ class ResultIndex:
                     f"custom_id already on line {self.billed[e.custom_id].line}; this line is not used"))
             else:
                 self.billed[e.custom_id] = e.billed
-                if e.day is not None and (self.first_day is None or e.day < self.first_day):
-                    self.first_day = e.day
+                if e.day is not None:
+                    self.first_day = min(e.day, self.first_day or e.day)
+                    self.last_day = max(e.day, self.last_day or e.day)
+
+    def day(self, as_of: date | str | None) -> tuple[date, tuple[str, ...]]:
+        """The day to count on: ``as_of``, else the day of the earliest result, else today."""
+        if as_of is not None or self.first_day is None:
+            return as_of_date(as_of), ()
+        if self.last_day != self.first_day:
+            return self.first_day, (f"results were created from {self.first_day} to {self.last_day}; "
+                                    f"counted as of {self.first_day} (as_of= chooses the day)",)  # fmt: skip
+        return self.first_day, ()
 
 
 def index_results(results: str | Path | Iterable[Any]) -> ResultIndex:
@@ -298,8 +309,9 @@ def _batch_line_problem(record: Any, custom_id: Any, body: Any) -> str | None:
 class Joiner:
     """Joins counted request lines with the result index as they arrive, then prices the totals."""
 
-    def __init__(self, index: ResultIndex, spec: CountSpec, *, batch: bool) -> None:
-        self.index, self.spec, self.batch = index, spec, batch
+    def __init__(self, index: ResultIndex, spec: CountSpec, *, batch: bool,
+                 notes: Sequence[str] = ()) -> None:  # fmt: skip
+        self.index, self.spec, self.batch, self.notes = index, spec, batch, list(notes)
         self.rows: list[ReconciledRequest] = []
         self.issues: list[LineIssue] = []
         self.seen: set[str] = set()
@@ -357,7 +369,7 @@ class Joiner:
         self.index.billed.clear()
         issues = sorted(self.index.issues + self.issues, key=lambda i: (i.source, i.line))
         costs = tuple(self._price(model, row) for model, row in sorted(self.totals.items()))
-        notes = []
+        notes = self.notes
         if self.rows and any(not r.exact for r in self.rows):
             notes.append(f"{sum(not r.exact for r in self.rows)} predictions were marked estimates by "
                          "count_request (see each request's notes)")  # fmt: skip
@@ -417,10 +429,10 @@ def reconcile(
     if requests is None:
         return _reconcile_pairs(results, as_of, bool(batch))
     index = index_results(results)
-    day = as_of_date(as_of) if as_of is not None else (index.first_day or as_of_date(None))
+    day, notes = index.day(as_of)
     source = str(requests) if isinstance(requests, (str, Path)) else "requests"
     spec = CountSpec(day, loaded_files(), source)
-    joiner = Joiner(index, spec, batch=True if batch is None else batch)
+    joiner = Joiner(index, spec, batch=True if batch is None else batch, notes=notes)
     batches = _batches(_numbered(requests, "requests"))
     if _use_pool(requests, parallel):
         for part, _ in map_batches(count_lines, spec, batches):
@@ -462,7 +474,7 @@ def _reconcile_pairs(pairs: Any, as_of: date | str | None, batch: bool) -> Recon
             entry = _entry(position, record["custom_id"], {"status_code": 200, "body": body}, None)
         index.add([entry])
         if joiner is None:  # the day of the first response, as for a Batch output
-            day = as_of_date(as_of) if as_of is not None else (index.first_day or as_of_date(None))
+            day, _ = index.day(as_of)
             joiner = Joiner(index, CountSpec(day, loaded_files(), "pairs"), batch=batch)
         lines.append((position, record))
         if len(lines) >= _BATCH_LINES:
