@@ -329,11 +329,11 @@ class Joiner:
         for c in counted:
             billed = self.index.billed.pop(c.custom_id, None)
             if billed is None:
-                duplicate = c.custom_id in self.seen
-                self.issues.append(LineIssue(self.spec.source, c.line, c.custom_id,
-                    "duplicate" if duplicate else "unmatched",
-                    "custom_id already used on an earlier line" if duplicate
-                    else "no result line has this custom_id"))  # fmt: skip
+                if c.custom_id in self.seen:
+                    kind, message = "duplicate", "custom_id already used on an earlier line"
+                else:
+                    kind, message = "unmatched", f"no result has this custom_id (predicted {c.tokens} tokens)"
+                self.issues.append(LineIssue(self.spec.source, c.line, c.custom_id, kind, message))
                 continue
             self.seen.add(c.custom_id)
             if billed.error is not None:

@@ -1,8 +1,8 @@
 """The result of :func:`~tokenomy.reconcile`: :class:`Reconciliation` and its rows.
 
 Per request, the prompt tokens tokenomy predicted beside those the API billed; summaries per
-model, family and feature (:class:`Accuracy`); billed cost against the pre-flight estimate per
-model (:class:`ModelCost`); and every line that could not be joined (:class:`LineIssue`).
+model, family and feature (:class:`Accuracy`); per model the billed cost beside the same usage at
+the predicted prompt (:class:`ModelCost`); and every line that could not be joined (:class:`LineIssue`).
 """
 
 from __future__ import annotations
