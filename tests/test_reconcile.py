@@ -429,8 +429,10 @@ def test_totals_and_cost_add_up_for_any_usage(lines: list[tuple[bool, int, int, 
 # ---- command line ------------------------------------------------------------------------------
 
 
-def test_cli_reconcile_text_json_and_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`tokenomy reconcile IN OUT` prints the report; --json its data; --calibrate writes loadable rules."""
+def test_cli_reconcile_text_json_and_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tokenomy reconcile IN OUT` prints the report; --json its data; --calibrate writes rules that
+    load through TOKENOMY_RULES and tokenomy.load_rules."""
     inputs, outputs = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     inputs.write_text("\n".join(_request(f"r{i}", {**HI, "messages": HI["messages"] * (1 + i % 3)})
                                 for i in range(30)) + "\n", encoding="utf-8")
@@ -442,6 +444,12 @@ def test_cli_reconcile_text_json_and_calibrate(tmp_path: Path, capsys: pytest.Ca
     data = json.loads(capsys.readouterr().out)
     assert data["prompt_tokens"] == sum(3 + 6 * (1 + i % 3) for i in range(30))
     assert data["calibration"]["changed"] and data["calibration"]["exact_after"] == 1.0
+    monkeypatch.setenv("TOKENOMY_RULES", str(rules_path))
+    rules.reset_rules()
+    counted = tokenomy.count_request(HI)
+    assert counted.tokens == 9 and any(str(rules_path) in n for n in counted.notes)
+    monkeypatch.delenv("TOKENOMY_RULES")
+    rules.reset_rules()
     assert tokenomy.load_rules(rules_path) == ("chatml",)
     assert tokenomy.count_request(HI).tokens == 9
 
