@@ -484,3 +484,11 @@ def test_dask_engine_equals_local(tmp_path: Path) -> None:
     distributed = dask_reconcile(str(inputs), outputs, blocksize=4_000, scheduler="sync")
     assert distributed.to_dict() == local.to_dict()
     assert [(i.line, i.kind) for i in local.issues] == [(121, "malformed")]
+
+
+def test_cli_reconcile_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy reconcile --help` describes the command and names the exit codes."""
+    with pytest.raises(SystemExit) as info:
+        main(["reconcile", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and "exit codes" in out and "--calibrate" in out
