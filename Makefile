@@ -1,18 +1,27 @@
 # `make demo` and `make test` each set up .venv themselves; a second run reuses it.
+# The demo installs tokenomy alone; the tests add the dev tools and every extra.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test bench lint fuzz clean
+.PHONY: demo test test-wheel bench lint fuzz clean
 
-$(STAMP): pyproject.toml
+$(VENV)/.created:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,dask,fast]'
-	touch $(STAMP)
+	touch $@
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet -e '.[dev,dask,fast]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/tokenomy count data/samples/sample-document.txt --model gpt-4o --model gpt-4.1-mini --model gpt-5 --model text-embedding-3-small --model omni-moderation-latest
 	$(VENV)/bin/tokenomy count data/samples/chat-request.json --model gpt-4o --model gpt-4o-mini --model gpt-4.1 --model gpt-5-mini
 	$(VENV)/bin/tokenomy cost data/samples/chat-request.json --output-tokens 300
@@ -32,6 +41,10 @@ $(VENV)/.installed-bench: $(STAMP)
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+# the built wheel, installed in a clean virtual environment, run from another folder (CI runs it)
+test-wheel: $(STAMP)
+	PYTHON=$(PYTHON) scripts/test_wheel.sh
 
 # coverage-guided fuzzing (not in CI): FUZZ_RUNS executions per target
 FUZZ_RUNS ?= 500000

@@ -42,6 +42,6 @@ def test_count_stream_memory(tmp_path: Path, corpus: str) -> None:
     figures = json.loads(result.stdout)
     figures["file_mb"] = round(written / (1 << 20))
     print(f"\ncount_stream: {figures}")
-    assert figures["peak_rss_mb"] < 200, figures
+    assert figures["peak_rss_mb"] <= 150, figures  # issue 13: one vocabulary, bounded blocks
     if SIZE_MB <= 64:
         pytest.skip("small run: exactness is covered by tests/test_truncation.py")

@@ -112,3 +112,76 @@ def test_real_subprocess() -> None:
                             input="tiktoken is great!", capture_output=True, text=True, env=env, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["tokens"] == 6
+
+
+def test_version_and_bare_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy --version` prints the version; a bare `tokenomy` prints the help, exit 0."""
+    import tokenomy
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"tokenomy {tokenomy.__version__}"
+    code, out, _ = run(capsys)
+    assert code == 0 and "usage: tokenomy" in out and "count" in out and "example:" in out
+
+
+@pytest.mark.parametrize("command", ["count", "fit", "chunk", "cost", "analyze", "models"])
+def test_subcommand_help_shows_defaults_and_an_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """Each subcommand's help shows an example line starting with `tokenomy COMMAND` and its defaults."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert f"example:\n  tokenomy {command} " in out
+    assert "(default" in out
+
+
+def test_over_budget_says_why_and_the_table_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    """count --max-tokens explains exit 1 on stderr, and the table (and JSON) mark the row over budget."""
+    code, out, err = run(capsys, "count", str(DOC), "--max-tokens", "10")
+    assert code == 1 and "over budget" in err and "--max-tokens 10" in err
+    header, row = out.splitlines()[:2]
+    assert "<= 10" in header and row.split()[-1] == "NO"
+    code, out, err = run(capsys, "count", str(DOC), "--max-tokens", "100000", "--json")
+    assert code == 0 and err == "" and json.loads(out)[0]["within_max_tokens"] is True
+
+
+@pytest.mark.parametrize("argv", [["count", str(DOC), "--max-tokens", "-1"], ["chunk", str(DOC), "--max-tokens", "8", "--overlap", "-2"],
+                                  ["cost", "-m", "gpt-4o", "--input-tokens", "-5"], ["fit", str(DOC), "--max-tokens", "ten"]])  # fmt: skip
+def test_negative_budgets_are_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """A negative or non-numeric budget is a usage error: exit 2, one line naming the option."""
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--" in err and "--help" in err
+
+
+def test_count_without_file_on_a_terminal_prints_help(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """`tokenomy count` with no FILE and a terminal on stdin prints help instead of waiting."""
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+        def read(self, *_: object) -> str:
+            raise AssertionError("waited on stdin")
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    code, _, err = run(capsys, "count")
+    assert code == 2 and "usage: tokenomy count" in err and "needs a FILE" in err
+
+
+def test_ctrl_c_exits_130_with_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupt exits 130 with one line on stderr, no traceback."""
+    import tokenomy
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tokenomy, "model_info", interrupted)
+    code, _, err = run(capsys, "count", str(DOC))
+    assert code == 130 and err == "tokenomy: interrupted\n"
+
+
+def test_as_of_accepted_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """--as-of resolves an alias on that day."""
+    code, out, _ = run(capsys, "count", str(DOC), "--as-of", "2024-06-01", "--json")
+    assert code == 0 and json.loads(out)[0]["snapshot"] == "gpt-4o-2024-05-13"

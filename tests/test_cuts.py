@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ENCODING_NAMES, corpus_text, tiktoken_enc
-from tokenomy._cuts import _PUNCT_AFTER_WORD, cut_before, cut_near, is_safe_space
+from tokenomy._cuts import _punct_after_word, cut_before, cut_near, is_safe_space
 
 PARTS = st.lists(
     st.sampled_from(["a", "B", " ", "  ", "\n", "\n\n", "\t", "'s", "'", ".", ",", "1", "22", "中文",
@@ -21,7 +21,7 @@ PARTS = st.lists(
 
 def _rule_positions(text: str) -> list[int]:
     spaces = [p for p in range(1, len(text)) if is_safe_space(text, p)]
-    punct = [m.start() for m in _PUNCT_AFTER_WORD.finditer(text)]
+    punct = [m.start() for m in _punct_after_word().finditer(text)]
     return sorted(set(spaces + punct))
 
 

@@ -251,7 +251,7 @@ def _no_network() -> Any:
 
 
 def test_public_api_without_network(tmp_path: Path) -> None:
-    """The public API runs with sockets disabled (the vocabularies come from the local folder)."""
+    """The public API runs with sockets disabled (the vocabularies are bundled)."""
     with _no_network():
         tokenomy.count("hello", model="gpt-4o")
         tokenomy.count_messages([{"role": "user", "content": "hi"}], "gpt-4o", as_of=DAY)

@@ -25,7 +25,7 @@ from tests.reference.verified import ENDPOINTS, family, load_vectors, recorded_d
 from tokenomy import registry, rules
 from tokenomy.calibrate import constant_uses, held_out
 from tokenomy.cli import main
-from tokenomy.reconcile import reconcile
+from tokenomy.reconciling import reconcile
 
 PATH = reference_file()
 VECTORS: list[dict[str, Any]] = load_vectors(PATH) if PATH else []
@@ -492,3 +492,11 @@ def test_cli_reconcile_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["reconcile", "--help"])
     out = capsys.readouterr().out
     assert info.value.code == 0 and "exit codes" in out and "--calibrate" in out
+
+
+def test_the_public_name_is_the_function() -> None:
+    """tokenomy.reconcile is the function even after its module was imported by name (the module
+    is tokenomy.reconciling, so no submodule attribute can shadow it)."""
+    import tokenomy.dask  # imports the module behind reconcile
+
+    assert tokenomy.reconcile is reconcile and callable(tokenomy.reconcile)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,3 +168,31 @@ def test_user_registry_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     registry._reset_for_tests()
     with pytest.raises(RegistryError, match="encodng"):
         tokenomy.model_info("gpt-4o")
+
+
+def test_rows_read_one_by_one_equal_the_whole_file() -> None:
+    """Each model row, parsed on its own when first asked for, equals its row in the whole file."""
+    from tokenomy._data import sections
+
+    assert dict(sections("models", "models")) == table("models")["models"]
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 6, 1), datetime(2024, 6, 1, 18, 30), "2024-06-01",
+                                   "2024-06-01T18:30:00", "2024-06-01T18:30:00Z"])  # fmt: skip
+def test_as_of_takes_a_date_a_datetime_or_an_iso_string(as_of: object) -> None:
+    """model_info, models, estimate_cost, count_messages and analyze accept each form of as_of."""
+    assert tokenomy.model_info("gpt-4o", as_of=as_of).snapshot == "gpt-4o-2024-05-13"  # type: ignore[arg-type]
+    assert "gpt-4o" in [m.name for m in tokenomy.models("chat", as_of=as_of)]  # type: ignore[arg-type]
+    assert tokenomy.estimate_cost("gpt-4o", 1_000_000, as_of=as_of).total == 5  # type: ignore[arg-type]
+    chat = [{"role": "user", "content": "hi"}]
+    assert tokenomy.count_messages(chat, "gpt-4o", as_of=as_of).total > 0  # type: ignore[arg-type]
+    report = tokenomy.analyze(["hello"], kind="text", model="gpt-4o", as_of=as_of, parallel=False)  # type: ignore[arg-type]
+    assert report.to_dict()["as_of"] == "2024-06-01"
+
+
+def test_a_malformed_as_of_says_what_to_pass() -> None:
+    """A string that is no date is a ValueError naming the accepted forms; other types a TypeError."""
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        tokenomy.model_info("gpt-4o", as_of="June 1st")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="as_of"):
+        tokenomy.model_info("gpt-4o", as_of=20240601)  # type: ignore[arg-type]

@@ -3,34 +3,16 @@
 >>> import tokenomy
 >>> tokenomy.count("tiktoken is great!", model="gpt-4o")
 6
+
+``import tokenomy`` loads only the error classes; each other name loads its module on first use,
+so a short script or the command line pays only for what it calls.
 """
 
-from tokenomy.backends import BackendStatus, backend_info
-from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
-from tokenomy.calibrate import Calibration
-from tokenomy.chunking import Chunk, chunk, chunk_tokens
-from tokenomy.cost import (
-    Cost,
-    UnitCost,
-    cost_from_usage,
-    cost_of_request,
-    default_epochs,
-    estimate_cost,
-    fine_tuning_cost,
-    image_cost,
-    speech_cost,
-    transcription_cost,
-)
-from tokenomy.datasets import DatasetReport, DatasetStats, analyze
-from tokenomy.embeddings import (
-    EmbeddingInputCount,
-    combine_embeddings,
-    count_embedding_input,
-    embed_long,
-    embedding_chunks,
-)
-from tokenomy.encodings import encoding_names, set_encodings_dir
-from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tokenomy.errors import (
     BudgetError,
     BudgetExceededError,
@@ -50,17 +32,85 @@ from tokenomy.errors import (
     UnsupportedModelError,
     ZeroRetentionError,
 )
-from tokenomy.images import ImageCount, count_image
-from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
-from tokenomy.reconcile import reconcile
-from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
-from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
-from tokenomy.requests import MessageCount, RequestCount, count_messages, count_request
-from tokenomy.rules import load_rules
-from tokenomy.tokenizer import Tokenizer, count, encoding_for
-from tokenomy.truncation import Truncation, fits, truncate
+
+if TYPE_CHECKING:
+    from tokenomy.backends import BackendStatus, backend_info
+    from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
+    from tokenomy.calibrate import Calibration
+    from tokenomy.chunking import Chunk, chunk, chunk_tokens
+    from tokenomy.cost import (
+        Cost,
+        UnitCost,
+        cost_from_usage,
+        cost_of_request,
+        default_epochs,
+        estimate_cost,
+        fine_tuning_cost,
+        image_cost,
+        speech_cost,
+        transcription_cost,
+    )
+    from tokenomy.datasets import DatasetReport, DatasetStats, analyze
+    from tokenomy.embeddings import (
+        EmbeddingInputCount,
+        combine_embeddings,
+        count_embedding_input,
+        embed_long,
+        embedding_chunks,
+    )
+    from tokenomy.encodings import encoding_names, set_encodings_dir
+    from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
+    from tokenomy.images import ImageCount, count_image
+    from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
+    from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
+    from tokenomy.reconciling import reconcile
+    from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
+    from tokenomy.requests import MessageCount, RequestCount, count_messages, count_request
+    from tokenomy.rules import load_rules
+    from tokenomy.tokenizer import Tokenizer, count, encoding_for
+    from tokenomy.truncation import Truncation, fits, truncate
 
 __version__ = "0.1.0"
+
+# module -> the public names it provides, loaded on first access (PEP 562)
+_LAZY = {
+    "tokenomy.backends": ("BackendStatus", "backend_info"),
+    "tokenomy.budget": ("Allocation", "Budget", "BudgetReport", "FitResult", "Section"),
+    "tokenomy.calibrate": ("Calibration",),
+    "tokenomy.chunking": ("Chunk", "chunk", "chunk_tokens"),
+    "tokenomy.cost": ("Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs",
+                      "estimate_cost", "fine_tuning_cost", "image_cost", "speech_cost",
+                      "transcription_cost"),
+    "tokenomy.datasets": ("DatasetReport", "DatasetStats", "analyze"),
+    "tokenomy.embeddings": ("EmbeddingInputCount", "combine_embeddings", "count_embedding_input",
+                            "embed_long", "embedding_chunks"),
+    "tokenomy.encodings": ("encoding_names", "set_encodings_dir"),
+    "tokenomy.endpoint": ("EndpointInfo", "check_request", "endpoint_info", "endpoints"),
+    "tokenomy.images": ("ImageCount", "count_image"),
+    "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderation_chunks"),
+    "tokenomy.reconciliation": ("LineIssue", "ReconciledRequest", "Reconciliation"),
+    "tokenomy.reconciling": ("reconcile",),
+    "tokenomy.registry": ("ModelInfo", "Price", "model_info", "models", "register_model"),
+    "tokenomy.requests": ("MessageCount", "RequestCount", "count_messages", "count_request"),
+    "tokenomy.rules": ("load_rules",),
+    "tokenomy.tokenizer": ("Tokenizer", "count", "encoding_for"),
+    "tokenomy.truncation": ("Truncation", "fits", "truncate"),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenomy' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = [
     "Allocation",

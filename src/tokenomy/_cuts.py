@@ -16,9 +16,18 @@ Two cheap rules find such piece boundaries without running the pattern:
 
 from __future__ import annotations
 
-import regex
+from functools import cache
+from typing import TYPE_CHECKING
 
-_PUNCT_AFTER_WORD = regex.compile(r"(?<=[\p{L}\p{N}])(?=[^\s\p{L}\p{N}\p{M}'])")
+if TYPE_CHECKING:
+    import regex
+
+
+@cache
+def _punct_after_word() -> regex.Pattern[str]:
+    import regex  # 20 ms of import: only when a cut falls back to this rule
+
+    return regex.compile(r"(?<=[\p{L}\p{N}])(?=[^\s\p{L}\p{N}\p{M}'])")
 
 
 def is_safe_space(text: str, p: int) -> bool:
@@ -52,7 +61,7 @@ def cut_near(text: str, p: int, window: int = 1 << 16) -> int:
     cut = safe_cut_after(text, p - 1)
     if cut < len(text) and cut - p <= window:
         return cut
-    match = _PUNCT_AFTER_WORD.search(text, p, min(cut, p + window))
+    match = _punct_after_word().search(text, p, min(cut, p + window))
     return match.start() if match else cut
 
 
@@ -63,6 +72,6 @@ def cut_before(text: str, p: int, window: int = 1 << 16) -> int:
         return cut
     start = max(p - window, 1)
     last = 0
-    for match in _PUNCT_AFTER_WORD.finditer(text, start, p + 1):
+    for match in _punct_after_word().finditer(text, start, p + 1):
         last = match.start()
     return max(last, cut)

@@ -5,8 +5,10 @@ The wheel ships ``data/`` as ``tokenomy/data``; a source checkout reads the top-
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,3 +51,55 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     with Path(path).open("rb") as handle:
         parsed: dict[str, Any] = tomllib.load(handle)
     return parsed
+
+
+class _Sections(Mapping[str, dict[str, Any]]):
+    """The ``[key."name"]`` tables of a TOML text, each parsed on first access.
+
+    Parsing all 180 models takes about 50 ms; a count needs one or two of them.
+    """
+
+    def __init__(self, text: str, key: str) -> None:
+        self._text, self._key = text, key
+        starts = [(m.group(1), m.start()) for m in re.finditer(rf'^\[{key}\."([^"]+)"\][ \t]*$', text, re.M)]
+        ends = [start for _, start in starts[1:]] + [len(text)]
+        self._spans = {name: (start, end) for (name, start), end in zip(starts, ends, strict=True)}
+        self._parsed: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        try:
+            return self._parsed[name]
+        except KeyError:
+            start, end = self._spans[name]
+        parsed: dict[str, Any] = tomllib.loads(self._text[start:end])[self._key][name]
+        return self._parsed.setdefault(name, parsed)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._spans
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+_sections: dict[tuple[str, str], _Sections] = {}
+
+
+def sections(name: str, key: str) -> Mapping[str, dict[str, Any]]:
+    """The ``[key."…"]`` tables of ``data/<name>.toml`` by name, each parsed when first read
+    (equal to ``table(name)[key]``; callers must not mutate them).
+
+    >>> sections("models", "models")["gpt-4o-2024-08-06"]["encoding"]
+    'o200k_base'
+    """
+    try:
+        return _sections[(name, key)]
+    except KeyError:
+        pass
+    with _lock:
+        if (name, key) not in _sections:
+            text = (data_dir() / f"{name}.toml").read_text(encoding="utf-8")
+            _sections[(name, key)] = _Sections(text, key)
+        return _sections[(name, key)]

@@ -22,6 +22,8 @@ def as_dict(obj: Any) -> dict[str, Any] | None:
 
 def get(obj: Any, key: str) -> Any:
     """``obj[key]`` or ``obj.key``, ``None`` when absent."""
+    if type(obj) is dict:  # the common case, without an ABC instance check
+        return obj.get(key)
     if isinstance(obj, Mapping):
         return obj.get(key)
     return getattr(obj, key, None)

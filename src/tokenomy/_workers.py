@@ -10,16 +10,17 @@ counts in its own process instead: parallelism is an optimisation, never a new w
 
 from __future__ import annotations
 
+import atexit
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenomy.encodings import encodings_dir
+
+if TYPE_CHECKING:  # multiprocessing and concurrent.futures load when the pool first starts
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger("tokenomy")
 _lock = threading.Lock()
@@ -49,10 +50,9 @@ def _tokenizer(encoding: str, backend: str) -> Any:
     """This process's Tokenizer for (encoding, backend): built once, from the spec alone."""
     tok = _local.get((encoding, backend))
     if tok is None:
-        from tokenomy.encodings import load_encoding
         from tokenomy.tokenizer import Tokenizer
 
-        tok = _local.setdefault((encoding, backend), Tokenizer(load_encoding(encoding), backend=backend))
+        tok = _local.setdefault((encoding, backend), Tokenizer(encoding, backend=backend))
     return tok
 
 
@@ -68,6 +68,9 @@ def _count_one(encoding: str, backend: str, text: str) -> int:
 def pool() -> ProcessPoolExecutor:
     """The shared pool, started on first use with the current vocabulary folder."""
     global _pool, _pool_folder
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     folder = encodings_dir()
     key = str(folder) if folder else None
     with _lock:
@@ -86,7 +89,17 @@ def pool() -> ProcessPoolExecutor:
                 initargs=(key,),
             )
             _pool_folder = key
+            atexit.register(_close)
         return _pool
+
+
+def _close() -> None:
+    """Shut the pool down at exit, while the modules it needs are still there."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
 
 
 def map_batches(
@@ -108,7 +121,7 @@ def map_batches(
         while queue:
             future, size = queue.popleft()
             yield future.result(), size
-    except (BrokenProcessPool, OSError, RuntimeError) as error:
+    except (OSError, RuntimeError) as error:  # BrokenProcessPool is a RuntimeError
         _broken(error)
         raise
 
@@ -129,7 +142,7 @@ def count_texts_parallel(encoding: str, backend: str, texts: list[str], parts: i
     n = len(slices)
     try:
         results = list(pool().map(_count_texts, [encoding] * n, [backend] * n, slices))
-    except (BrokenProcessPool, OSError, RuntimeError) as error:
+    except (OSError, RuntimeError) as error:  # BrokenProcessPool is a RuntimeError
         _broken(error)
         results = [_count_texts(encoding, backend, s) for s in slices]
     return [count for part in results for count in part]
@@ -140,6 +153,6 @@ def count_segments_parallel(encoding: str, backend: str, segments: list[str]) ->
     n = len(segments)
     try:
         return sum(pool().map(_count_one, [encoding] * n, [backend] * n, segments))
-    except (BrokenProcessPool, OSError, RuntimeError) as error:
+    except (OSError, RuntimeError) as error:  # BrokenProcessPool is a RuntimeError
         _broken(error)
         return sum(_count_one(encoding, backend, s) for s in segments)

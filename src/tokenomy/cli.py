@@ -1,7 +1,7 @@
 """The ``tokenomy`` command: parses arguments, calls the public API, prints.
 
-Exit codes: 0 success, 1 over budget (``count --max-tokens``), 2 bad input or usage. Errors are
-one line on stderr, never a traceback.
+Exit codes: 0 success, 1 over budget (``count --max-tokens``), 2 bad input or usage, 130
+interrupted. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,123 +9,155 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import warnings
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import tokenomy
 from tokenomy.errors import TokenomyError
 from tokenomy.report import text_table
 
-EPILOG = "exit codes: 0 success, 1 over budget (count --max-tokens), 2 bad input or usage"
+EPILOG = "exit codes: 0 success, 1 over budget (count --max-tokens), 2 bad input or usage, 130 interrupted"
+
+
+class _UsageError(Exception):
+    """A command line argparse refuses (shown as one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"tokenomy: {message} (see `{self.prog} --help`)")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the example's layout and shows each option's default where it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = not any(default is v for v in (None, False, argparse.SUPPRESS)) and default != []
+        if shown and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _count_arg(text: str) -> int:
+    """A whole number >= 0 (a negative budget or count is a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give a whole number >= 0")
+    return value
+
+
+def _command(sub: Any, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
+    """A subcommand whose help shows its defaults, one example and the exit codes."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=summary, description=textwrap.fill(description, 88), formatter_class=_Formatter,
+        epilog=f"example:\n  {example}\n\n{EPILOG}",
+    )  # fmt: skip
+    return parser
 
 
 def _add_common(parser: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
-        parser.add_argument("--model", "-m", help="model name (default gpt-4o)")
-    parser.add_argument("--as-of", type=date.fromisoformat, help="resolve models on this date (YYYY-MM-DD)")
+        parser.add_argument("--model", "-m", help="model name (default: gpt-4o)")
+    parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="resolve models on this date (default: today)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tokenomy", description="Exact OpenAI token counts, budgets, chunks and costs.", epilog=EPILOG
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(
+        prog="tokenomy", description="Exact OpenAI token counts, budgets, chunks and costs.",
+        epilog=f"example:\n  tokenomy count notes.txt -m gpt-4o --max-tokens 8000\n\n{EPILOG}",
+        formatter_class=_Formatter,
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"tokenomy {tokenomy.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser(
-        "count",
-        help="count tokens of text files or JSON chat requests",
-        epilog=EPILOG,
-        description="Count each FILE (text, or a JSON request with 'messages') for each "
-        "--model, and whether it fits the model's context window.",
-    )
-    p.add_argument("files", nargs="*", default=["-"], help="files to count ('-' for stdin)")
-    p.add_argument("--model", "-m", action="append", help="model name (repeatable; default gpt-4o)")
-    p.add_argument("--max-tokens", type=int, help="exit 1 if any count exceeds N (a pre-flight check)")
+    p = _command(sub, "count", "count tokens of text files or JSON chat requests",
+                 "Count each FILE (text, or a JSON request with 'messages') for each --model, and "
+                 "whether it fits the model's context window (and --max-tokens).",
+                 "tokenomy count notes.txt request.json -m gpt-4o -m gpt-4.1 --max-tokens 8000")  # fmt: skip
+    p.add_argument("files", nargs="*", help="files to count ('-' for stdin)")
+    p.add_argument("--model", "-m", action="append", help="model name (repeatable; default: gpt-4o)")
+    p.add_argument("--max-tokens", type=_count_arg, metavar="N",
+                   help="exit 1 if any count exceeds N (a pre-flight check)")  # fmt: skip
     _add_common(p, model=False)
-    p.set_defaults(handler=_count)
+    p.set_defaults(handler=_count, usage=p)
 
-    p = sub.add_parser(
-        "fit",
-        help="truncate a text file to a token budget",
-        epilog=EPILOG,
-        description="Print FILE cut to at most --max-tokens tokens; what was cut goes to stderr.",
-    )
+    p = _command(sub, "fit", "truncate a text file to a token budget",
+                 "Print FILE cut to at most --max-tokens tokens; what was cut goes to stderr.",
+                 "tokenomy fit notes.txt --max-tokens 8000 --side middle > short.txt")  # fmt: skip
     p.add_argument("file", help="text file ('-' for stdin)")
-    p.add_argument("--max-tokens", type=int, required=True, help="token budget")
+    p.add_argument("--max-tokens", type=_count_arg, required=True, metavar="N", help="token budget")
     p.add_argument("--side", choices=["end", "start", "middle"], default="end", help="where to cut")
     p.add_argument("--marker", default="…", help="joins the two ends with --side middle")
     _add_common(p)
     p.set_defaults(handler=_fit)
 
-    p = sub.add_parser(
-        "chunk",
-        help="split a text file into exact chunks (JSONL)",
-        epilog=EPILOG,
-        description="Print one JSON line per chunk: index, start, end, tokens, text.",
-    )
+    p = _command(sub, "chunk", "split a text file into exact chunks (JSONL)",
+                 "Print one JSON line per chunk: index, start, end, tokens, text.",
+                 "tokenomy chunk book.txt --max-tokens 512 --overlap 64 -m text-embedding-3-small")
     p.add_argument("file", help="text file ('-' for stdin)")
-    p.add_argument("--max-tokens", type=int, required=True, help="tokens per chunk at most")
-    p.add_argument("--overlap", type=int, default=0, help="tokens repeated from the previous chunk")
+    p.add_argument("--max-tokens", type=_count_arg, required=True, metavar="N",
+                   help="tokens per chunk at most")  # fmt: skip
+    p.add_argument("--overlap", type=_count_arg, default=0, metavar="K",
+                   help="tokens repeated from the previous chunk")  # fmt: skip
     _add_common(p)
     p.set_defaults(handler=_chunk)
 
-    p = sub.add_parser(
-        "cost",
-        help="price a request body or token counts",
-        epilog=EPILOG,
-        description="Price a JSON request FILE, or --input-tokens/--output-tokens for --model.",
-    )
+    p = _command(sub, "cost", "price a request body or token counts",
+                 "Price a JSON request FILE, or --input-tokens/--output-tokens for --model.",
+                 "tokenomy cost -m gpt-4o --input-tokens 120000 --output-tokens 800 --batch")  # fmt: skip
     p.add_argument("file", nargs="?", help="JSON request body ('-' for stdin)")
     p.add_argument("--endpoint", default="/v1/chat/completions", help="API path the body is sent to")
-    p.add_argument("--input-tokens", type=int, help="prompt tokens (with --model)")
-    p.add_argument("--output-tokens", type=int, help="output tokens (default: the request's max_tokens)")
-    p.add_argument("--cached-tokens", type=int, default=0, help="part of the prompt served from cache")
+    p.add_argument("--input-tokens", type=_count_arg, metavar="N", help="prompt tokens (with --model)")
+    p.add_argument("--output-tokens", type=_count_arg, metavar="N",
+                   help="output tokens (default: the request's max_tokens)")  # fmt: skip
+    p.add_argument("--cached-tokens", type=_count_arg, default=0, metavar="N",
+                   help="part of the prompt served from cache")  # fmt: skip
     p.add_argument("--batch", action="store_true", help="price at the Batch API rate")
     _add_common(p)
     p.set_defaults(handler=_cost)
 
-    p = sub.add_parser(
-        "analyze",
-        help="report on a JSONL dataset",
-        epilog=EPILOG,
-        description="Tokens, distribution, over-limit records, format problems and cost "
-        "of Batch API, fine-tuning, chat or text JSONL files (.gz too).",
-    )
+    p = _command(sub, "analyze", "report on a JSONL dataset",
+                 "Tokens, distribution, over-limit records, format problems and cost of Batch API, "
+                 "fine-tuning, chat or text JSONL files (.gz too).",
+                 "tokenomy analyze batch_input.jsonl --kind batch")  # fmt: skip
     p.add_argument("paths", nargs="+", help="JSONL files")
-    p.add_argument("--kind", choices=["batch", "fine-tune", "chat", "text"], default="batch")
-    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default: OpenAI's rule)")
+    p.add_argument("--kind", choices=["batch", "fine-tune", "chat", "text"], default="batch",
+                   help="what each line is")  # fmt: skip
+    p.add_argument("--epochs", type=_count_arg, help="fine-tuning epochs (default: OpenAI's rule)")
     p.add_argument("--engine", choices=["local", "dask"], default="local", help="where to compute")
     p.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
     _add_common(p)
     p.set_defaults(handler=_analyze)
 
-    p = sub.add_parser(
-        "reconcile",
-        help="predicted against billed prompt tokens of a Batch job; calibrate counting rules",
-        epilog=EPILOG,
-        description="Join a Batch input file with its output file by custom_id: predicted and billed "
-        "prompt tokens per request, exact share per model and feature, billed cost, and every "
-        "malformed, unmatched or failed line by line number.",
-    )
+    p = _command(sub, "reconcile", "predicted against billed prompt tokens of a Batch job",
+                 "Join a Batch input file with its output file by custom_id: predicted and billed prompt "
+                 "tokens per request, exact share per model and feature, billed cost, and every "
+                 "malformed, unmatched or failed line by line number; --calibrate fits the counting "
+                 "constants.",
+                 "tokenomy reconcile input.jsonl output.jsonl --calibrate rules.toml")  # fmt: skip
     p.add_argument("requests", help="Batch input JSONL (.gz too)")
     p.add_argument("results", help="Batch output JSONL (.gz too)")
-    p.add_argument("--calibrate", metavar="RULES.toml", help="fit counting constants; write them here")
+    p.add_argument("--calibrate", metavar="RULES.toml", help="fit counting constants and write them here")
     p.add_argument("--engine", choices=["local", "dask"], default="local", help="where to count")
     p.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
     _add_common(p, model=False)
     p.set_defaults(handler=_reconcile)
 
-    p = sub.add_parser(
-        "models",
-        help="list the model registry",
-        epilog=EPILOG,
-        description="Models with windows, output caps, prices per 1M tokens and status.",
-    )
+    p = _command(sub, "models", "list the model registry",
+                 "Models with windows, output caps, prices per 1M tokens and status.",
+                 "tokenomy models gpt-4.1 --kind chat --as-of 2025-06-01")  # fmt: skip
     p.add_argument("filter", nargs="?", default="", help="only names containing this text")
     p.add_argument("--kind", help="chat, completion, embedding, moderation, image, audio-stt, ...")
     _add_common(p, model=False)
@@ -174,6 +206,12 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _count(args: argparse.Namespace) -> int:
+    if not args.files:
+        if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: say how, rather than wait
+            args.usage.print_help(sys.stderr)
+            print("tokenomy: count needs a FILE, or text piped in", file=sys.stderr)
+            return 2
+        args.files = ["-"]
     rows: list[dict[str, Any]] = []
     for path in args.files:
         text = _read(path)
@@ -193,7 +231,13 @@ def _count(args: argparse.Namespace) -> int:
                 )
             window = info.context_window
             row.update(context_window=window, fits=None if window is None else row["tokens"] <= window)
+            if args.max_tokens is not None:
+                row["within_max_tokens"] = row["tokens"] <= args.max_tokens
             rows.append(row)
+    yes_no = {True: "yes", False: "NO", None: "?"}
+    header = ["file", "model", "snapshot", "tokens", "window", "fits"]
+    if args.max_tokens is not None:
+        header.append(f"<= {args.max_tokens:,}")
     table = [
         [
             Path(r["file"]).name,
@@ -201,17 +245,21 @@ def _count(args: argparse.Namespace) -> int:
             r["snapshot"],
             f"{r['tokens']:,}{'' if r['exact'] else ' ~'}",
             r["context_window"],
-            {True: "yes", False: "NO", None: "?"}[r["fits"]],
+            yes_no[r["fits"]],
+            *([yes_no[r["within_max_tokens"]]] if args.max_tokens is not None else []),
         ]
         for r in rows
     ]
-    text = text_table(["file", "model", "snapshot", "tokens", "window", "fits"], table)
+    text = text_table(header, table)
     if any(not r["exact"] for r in rows):
         text += (
             "\n~ estimate: a rule used is not API-verified for this model (--json gives the notes)"
         )
     _print(args, rows, text)
-    over = args.max_tokens is not None and any(r["tokens"] > args.max_tokens for r in rows)
+    over = [r for r in rows if r.get("within_max_tokens") is False]
+    for r in over:
+        print(f"tokenomy: over budget: {r['file']} is {r['tokens']:,} tokens for {r['model']}, more than "
+              f"--max-tokens {args.max_tokens:,}", file=sys.stderr)  # fmt: skip
     return 1 if over else 0
 
 
@@ -397,8 +445,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     For example ``main(["count", "notes.txt", "--model", "gpt-4o", "--max-tokens", "8000"])``.
     """
-    args = _parser().parse_args(argv)
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare `tokenomy`
+            parser.print_help()
+            return 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
             code: int = args.handler(args)
@@ -411,5 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as error:
         print(f"tokenomy: {error}", file=sys.stderr)
         return 2
+    except _UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("tokenomy: interrupted", file=sys.stderr)
+        return 130

@@ -32,8 +32,9 @@ from tokenomy.datasets import (
 )
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import TokenomyError
-from tokenomy.reconcile import CountSpec, Joiner, count_lines, index_results
 from tokenomy.reconciliation import Reconciliation
+from tokenomy.reconciling import CountSpec, Joiner, count_lines, index_results
+from tokenomy.registry import DateLike, day_of
 from tokenomy.rules import loaded_files
 
 
@@ -114,7 +115,7 @@ def analyze(
     kind: str = "batch",
     model: str | None = None,
     *,
-    as_of: date | None = None,
+    as_of: DateLike | None = None,
     epochs: int | None = None,
     scheduler: str | None = None,
     blocksize: int | str | None = "64MiB",
@@ -130,7 +131,7 @@ def analyze(
     if kind not in KINDS:
         raise TokenomyError(f"kind must be one of {KINDS}, not {kind!r}")
     folder = encodings_dir()
-    spec = WorkerSpec(kind, model, as_of or date.today(), str(folder) if folder else None)
+    spec = WorkerSpec(kind, model, day_of(as_of), str(folder) if folder else None)
     if hasattr(paths, "to_bag") and hasattr(paths, "columns"):  # a dask DataFrame
         bag = paths.to_bag(format="dict")
         spec = dataclasses.replace(spec, json_lines=False)
@@ -199,7 +200,7 @@ def reconcile(
     requests: str | Path | Sequence[str | Path],
     results: str | Path | Iterable[Any],
     *,
-    as_of: date | str | None = None,
+    as_of: DateLike | None = None,
     batch: bool = True,
     scheduler: str | None = None,
     blocksize: int | str | None = "64MiB",

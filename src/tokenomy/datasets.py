@@ -25,7 +25,7 @@ from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.cost import Cost, default_epochs, estimate_cost, fine_tuning_cost
 from tokenomy.errors import PriceUnavailableError, TokenomyError
-from tokenomy.registry import _lookup
+from tokenomy.registry import DateLike, _lookup, day_of
 from tokenomy.report import html_table, text_table
 
 KINDS = ("batch", "fine-tune", "chat", "text")
@@ -435,12 +435,12 @@ def _batches(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple
         yield batch
 
 
-def collect(source: Any, kind: str = "batch", model: str | None = None, *, as_of: date | None = None,
+def collect(source: Any, kind: str = "batch", model: str | None = None, *, as_of: DateLike | None = None,
             parallel: bool | None = None, progress: bool | None = None) -> DatasetStats:  # fmt: skip
     """The mergeable partial for ``source`` (what :func:`analyze` prices)."""
     if kind not in KINDS:
         raise TokenomyError(f"kind must be one of {KINDS}, not {kind!r}")
-    spec = _Spec(kind, model, as_of or date.today())
+    spec = _Spec(kind, model, day_of(as_of))
     if model is not None:
         _lookup(model, spec.as_of)  # an unknown model fails once, up front
     is_file = isinstance(source, (str, Path))
@@ -483,10 +483,10 @@ def _progress(source: Any, wanted: bool | None) -> Any:
     return advance
 
 
-def report_from_stats(stats: DatasetStats, kind: str, *, as_of: date | None = None,
+def report_from_stats(stats: DatasetStats, kind: str, *, as_of: DateLike | None = None,
                       epochs: int | None = None) -> DatasetReport:  # fmt: skip
     """Price merged stats: Batch at the batch rate, fine-tuning as billed tokens x epochs."""
-    day = as_of or date.today()
+    day = day_of(as_of)
     if kind == "fine-tune":
         epochs = epochs if epochs is not None else default_epochs(stats.records)
     totals = []
@@ -510,7 +510,7 @@ def analyze(
     kind: str = "batch",
     model: str | None = None,
     *,
-    as_of: date | None = None,
+    as_of: DateLike | None = None,
     epochs: int | None = None,
     parallel: bool | None = None,
     progress: bool | None = None,

@@ -9,7 +9,7 @@
     ├── EndpointShutDownError        (also ValueError)  the path was shut down by that date
     ├── ZeroRetentionError           (also ValueError)  zero retention required, not available
     ├── EncodingError
-    │   ├── EncodingUnavailableError (also FileNotFoundError)
+    │   ├── EncodingUnavailableError (also FileNotFoundError)  a file missing from the folder
     │   └── EncodingFileError        (also ValueError)  a vocabulary file fails its SHA-256
     ├── RegistryError                (also ValueError)  a registry entry is malformed
     ├── MessageFormatError           (also ValueError)  a chat message or tool has the wrong shape
@@ -98,16 +98,19 @@ class EncodingError(TokenomyError):
 
 
 class EncodingUnavailableError(EncodingError, FileNotFoundError):
-    """The vocabulary file is neither in the local folder nor downloadable."""
+    """A vocabulary file is not in the folder tokenomy was told to read (nothing is downloaded)."""
 
-    def __init__(self, encoding: str, files: Sequence[str], folder: str | None, cause: str) -> None:
+    def __init__(self, encoding: str, files: Sequence[str], folder: str | None, cause: str,
+                 *, bundled: bool = False) -> None:  # fmt: skip
         self.encoding, self.files, self.folder = encoding, tuple(files), folder
-        where = f"in {folder}" if folder else "(no folder set)"
-        super().__init__(
-            f"encoding {encoding!r} is unavailable: {', '.join(self.files)} not found {where}, "
-            f"and tiktoken's download failed ({cause}). Put {' and '.join(self.files)} in a folder "
-            "and point TOKENOMY_ENCODINGS_DIR (or tokenomy.set_encodings_dir()) at it."
-        )
+        if bundled:
+            hint = ("The installation is incomplete: reinstall tokenomy, or point "
+                    "TOKENOMY_ENCODINGS_DIR (or tokenomy.set_encodings_dir()) at a folder of the files.")
+        else:
+            hint = (f"Put {' and '.join(self.files)} there (copies ship with tokenomy), or unset "
+                    "TOKENOMY_ENCODINGS_DIR (set_encodings_dir(None)) to use the bundled files.")
+        super().__init__(f"encoding {encoding!r} is unavailable: {', '.join(self.files)} in {folder}: "
+                         f"{cause}. {hint}")
 
     __str__ = Exception.__str__
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -73,6 +74,7 @@ class PromptCounter:
         self.first_instruction_role: str | None = None
         self.result_headers: dict[str, str] = {}
         self.first_system_text: str | None = None
+        self.framing_counts: dict[str, int] = {}
         self.comment_bonus = 0
         self.assistant_text_messages = 0
 
@@ -80,6 +82,13 @@ class PromptCounter:
 
     def feature(self, name: str) -> None:
         self.features.add(name)
+
+    def framing(self, text: str) -> int:
+        """Tokens of a role or a call/result header: few distinct strings, counted once each."""
+        found = self.framing_counts.get(text)
+        if found is None:
+            found = self.framing_counts[text] = self.tok.count(text)
+        return found
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -186,7 +195,7 @@ class PromptCounter:
             if self.first_instruction_role is None:
                 self.first_instruction_role = role
         images_before, files_before = self.image_tokens, self.file_parts
-        tokens = rules.tokens_per_message + self.count(role) + self.content(content, f"{where}.content")
+        tokens = rules.tokens_per_message + self.framing(role) + self.content(content, f"{where}.content")
         if self.image_tokens > images_before:
             tokens += self.api_rules.image_message
         if self.file_parts > files_before and _only_files(content):
@@ -227,7 +236,7 @@ class PromptCounter:
                 self.feature("parallel_tool_calls")
             for name, arguments, call_id in calls:
                 header = self.rules.call_header.format(name=name)
-                tokens += self.rules.tokens_per_message + self.count(header) + self.count(arguments)
+                tokens += self.rules.tokens_per_message + self.framing(header) + self.count(arguments)
                 tokens += api.tool_call
                 if call_id is not None:
                     self.result_headers[call_id] = self.rules.result_header.format(name=name)
@@ -242,7 +251,7 @@ class PromptCounter:
             self.feature("orphan_tool_result")
             self.note(f"{where}: no earlier tool call has this id, so the tool's name is unknown")
             header = self.rules.result_header.format(name="")
-        tokens = self.rules.tokens_per_message + self.count(header) + self.content(content,
+        tokens = self.rules.tokens_per_message + self.framing(header) + self.content(content,
             f"{where}.content") + self.api_rules.tool_result
         marker = self.api_rules.marked_output
         if marker and isinstance(content, str) and marker["contains"] in content:
@@ -270,9 +279,9 @@ class PromptCounter:
         if not definitions:
             return 0
         self.feature("tools")
-        notes = RenderNotes(set())
-        rendered = _render_cached(self.tok, definitions, self.api_rules.style or self.rules.style, notes)
-        for what in sorted(notes.seen):
+        style = self.api_rules.style or self.rules.style
+        rendered, seen = _render_cached(self.tok, definitions, style)
+        for what in seen:
             self.feature(f"schema:{what}")
         api = self.api_rules
         first = self.first_instruction_role or "none"
@@ -283,10 +292,7 @@ class PromptCounter:
             if self.api not in adjustment:
                 self.feature(f"tools on {self.info.snapshot}")
             tokens += adjustment.get(self.api, 0)
-        style = self.api_rules.style or self.rules.style
-        commented = ("description", "title") if style.titles else ("description",)
-        properties = [d for p in definitions for d in _property_schemas(p.get("parameters"))]
-        if any(key in d for d in properties for key in commented):
+        if "property comments" in seen:
             self.feature("schema:property comments")
             tokens += api.property_comments
             self.comment_bonus = api.property_comments
@@ -415,23 +421,30 @@ def _property_schemas(params: Any) -> Iterable[Mapping[str, Any]]:
 
 
 # Tool schemas repeat across requests (an agent sends the same tools every turn): cache the
-# count of their rendering, keyed by encoding, format and the schemas' repr.
-_RENDER_CACHE: OrderedDict[tuple[str, str, str], tuple[int, frozenset[str]]] = OrderedDict()
+# count of their rendering and the schema features met, keyed by encoding, style and the
+# schemas' repr (cheap next to rendering, and it changes whenever their content does).
+_RENDER_CACHE: OrderedDict[tuple[str, RenderStyle, str], tuple[int, tuple[str, ...]]] = OrderedDict()
 _RENDER_CACHE_SIZE = 256
+_render_lock = threading.Lock()
 
 
-def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]], style: RenderStyle,
-                   notes: RenderNotes) -> int:  # fmt: skip
-    key = (tok.name, repr(style), repr(definitions))
+def _render_cached(tok: Tokenizer, definitions: Sequence[Mapping[str, Any]],
+                   style: RenderStyle) -> tuple[int, tuple[str, ...]]:  # fmt: skip
+    key = (tok.name, style, repr(definitions))
     hit = _RENDER_CACHE.get(key)
     if hit is None:
+        notes = RenderNotes(set())
         text = render_functions(definitions, style, notes)
-        hit = (tok.count(text), frozenset(notes.seen))
-        _RENDER_CACHE[key] = hit
-        if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
-            _RENDER_CACHE.popitem(last=False)
-    notes.seen.update(hit[1])
-    return hit[0]
+        commented = ("description", "title") if style.titles else ("description",)
+        properties = [d for p in definitions for d in _property_schemas(p.get("parameters"))]
+        if any(k in d for d in properties for k in commented):
+            notes.add("property comments")
+        hit = (tok.count(text), tuple(sorted(notes.seen)))
+        with _render_lock:
+            _RENDER_CACHE[key] = hit
+            if len(_RENDER_CACHE) > _RENDER_CACHE_SIZE:
+                _RENDER_CACHE.popitem(last=False)
+    return hit
 
 
 # ---- Chat Completions -----------------------------------------------------------------------
@@ -467,28 +480,39 @@ def count_chat_messages(counter: PromptCounter, messages: Any, body: Mapping[str
     legacy_defs = body.get("functions")
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        role = get(message, "role")
+        message = message if type(message) is dict else _fields(message)
+        role = message.get("role")
         if role not in ROLES:
             raise MessageFormatError(where, f"role {role!r} is not one of {sorted(ROLES)}")
-        content = get(message, "content")
-        tool_calls = get(message, "tool_calls")
+        content = message.get("content")
+        tool_calls = message.get("tool_calls")
         if role == "assistant" and tool_calls:
             if not is_sequence(tool_calls):
                 raise MessageFormatError(f"{where}.tool_calls", "must be a list of tool calls")
             counter.tool_calls(_chat_calls(tool_calls, f"{where}.tool_calls"), content, f"{where}.content")
             continue
         if role == "tool":
-            counter.tool_result(get(message, "tool_call_id"), content, where)
+            counter.tool_result(message.get("tool_call_id"), content, where)
             continue
         if role == "system" and legacy_defs and counter.first_instruction_role is None:
             content = _padded(content, where)
-        counter.message(role, content, where, name=get(message, "name"))
+        counter.message(role, content, where, name=message.get("name"))
         if role == "function":
             counter.feature("legacy_functions")
             counter.per_item[-1] += table("chat")["legacy_functions"]["function_role_adjustment"]
-        call = get(message, "function_call")
+        call = message.get("function_call")
         if call is not None:
             counter.legacy_function_call(call, f"{where}.function_call")
+
+
+_MESSAGE_FIELDS = ("role", "content", "tool_calls", "tool_call_id", "name", "function_call")
+
+
+def _fields(message: Any) -> dict[str, Any]:
+    """The message fields counting reads, from a mapping or an SDK object."""
+    if isinstance(message, Mapping):
+        return {key: message.get(key) for key in _MESSAGE_FIELDS}
+    return {key: getattr(message, key, None) for key in _MESSAGE_FIELDS}
 
 
 def _padded(content: Any, where: str) -> Any:

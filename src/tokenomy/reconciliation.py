@@ -238,7 +238,7 @@ class Reconciliation:
         """Fit the counting constants per prompt format and model family to what was billed,
         checked on ``held_out`` of each group's requests (a fixed split by ``custom_id``).
 
-        >>> from tokenomy.reconcile import reconcile
+        >>> from tokenomy.reconciling import reconcile
         >>> lines = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
         ...           "body": {"model": "gpt-4o-2024-08-06",
         ...                    "messages": [{"role": "user", "content": "Hi"}] * n}}

@@ -15,16 +15,17 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
-from tokenomy._data import load_toml, table
+from tokenomy._data import load_toml, sections, table
 from tokenomy.errors import RegistryError, UnknownModelError
 
 REGISTRY_ENV_VAR = "TOKENOMY_REGISTRY"
+DateLike: TypeAlias = "date | datetime | str"
 PRICE_FIELDS = ("input", "cached_input", "output", "batch_input", "batch_output", "ft_training")
 
 
@@ -99,7 +100,7 @@ _KINDS = {"chat", "completion", "embedding", "moderation", "image", "audio-stt",
           "realtime"}  # fmt: skip
 
 _lock = threading.Lock()
-_entries: dict[str, dict[str, Any]] | None = None
+_entries: Mapping[str, dict[str, Any]] | None = None
 _overrides: dict[str, dict[str, Any]] = {}
 _resolved: dict[tuple[str, date], ModelInfo] = {}
 _on_change: list[Callable[[], None]] = []
@@ -110,17 +111,40 @@ def on_registry_change(callback: Callable[[], None]) -> None:
     _on_change.append(callback)
 
 
-def _all_entries() -> dict[str, dict[str, Any]]:
+def _all_entries() -> Mapping[str, dict[str, Any]]:
+    """Every entry by name: runtime registrations, then the user file, then the built-in rows
+    (read lazily: a count of one model parses that model's rows only)."""
     global _entries
     if _entries is None:
         with _lock:
             if _entries is None:
-                entries = {name: dict(raw) for name, raw in table("models")["models"].items()}
+                builtin = sections("models", "models")
                 user_file = os.environ.get(REGISTRY_ENV_VAR)
-                if user_file:
-                    entries.update(_validated(load_toml(user_file).get("models", {}), entries))
-                _entries = entries
-    return {**_entries, **_overrides} if _overrides else _entries
+                user = _validated(load_toml(user_file).get("models", {}), builtin) if user_file else {}
+                _entries = _Layers(user, builtin) if user else builtin
+    return _Layers(_overrides, _entries) if _overrides else _entries
+
+
+class _Layers(Mapping[str, Any]):
+    """Read-only union of mappings, the first holding a name wins; nothing is copied or parsed."""
+
+    def __init__(self, *layers: Mapping[str, Any]) -> None:
+        self._layers = layers
+
+    def __getitem__(self, name: str) -> Any:
+        for layer in self._layers:
+            if name in layer:
+                return layer[name]
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return any(name in layer for layer in self._layers)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(name for layer in self._layers for name in layer))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _to_date(value: Any, entry: str, field_name: str) -> date | None:
@@ -136,7 +160,7 @@ def _to_date(value: Any, entry: str, field_name: str) -> date | None:
 
 
 def _validated(
-    raw_entries: Mapping[str, Any], known: Mapping[str, dict[str, Any]]
+    raw_entries: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """Check user entries completely before any is applied; fill ``based_on`` entries."""
     from tokenomy.encodings import encoding_names
@@ -153,7 +177,7 @@ def _validated(
         entry: dict[str, Any] = {}
         if "based_on" in raw:
             base = raw["based_on"]
-            pool = {**known, **result}
+            pool = _Layers(result, known)
             if base not in pool:
                 raise RegistryError(name, "based_on", f"{base!r} is not a known model")
             entry.update({k: v for k, v in pool[base].items() if k != "alias_of"})
@@ -282,7 +306,34 @@ def _alias_target(name: str, as_of: date) -> tuple[str, list[str]] | None:
     return moves[i]["to"], notes
 
 
-def _lookup(name: str, as_of: date) -> ModelInfo:
+def day_of(as_of: DateLike | None) -> date:
+    """The day ``as_of`` names: a date, a datetime (its date) or an ISO string; ``None`` is today.
+
+    >>> day_of("2024-06-01"), day_of(datetime(2024, 6, 1, 23, 59)), day_of("2024-06-01T08:00:00Z")
+    (datetime.date(2024, 6, 1), datetime.date(2024, 6, 1), datetime.date(2024, 6, 1))
+    """
+    if as_of is None:
+        return date.today()
+    if isinstance(as_of, datetime):  # a datetime is a date too, but does not compare with one
+        return as_of.date()
+    if isinstance(as_of, date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return date.fromisoformat(as_of)
+        except ValueError:
+            try:
+                return datetime.fromisoformat(as_of.replace("Z", "+00:00")).date()
+            except ValueError:
+                pass
+        raise ValueError(f"as_of={as_of!r} is not a date: pass a date, a datetime or 'YYYY-MM-DD'")
+    raise TypeError(f"as_of must be a date, a datetime or an ISO date string, not {type(as_of).__name__}")
+
+
+def _lookup(name: str, as_of: DateLike | None) -> ModelInfo:
+    """The ModelInfo of ``name`` on ``as_of`` (any form :func:`day_of` takes), cached."""
+    if type(as_of) is not date:
+        as_of = day_of(as_of)
     key = (name, as_of)
     cached = _resolved.get(key)
     if cached is not None:
@@ -356,8 +407,9 @@ def _fine_tune_base(name: str) -> str | None:
     return None
 
 
-def model_info(name: str, *, as_of: date | None = None) -> ModelInfo:
-    """Facts for ``name`` on ``as_of`` (default today); warns if the model is retired by then.
+def model_info(name: str, *, as_of: DateLike | None = None) -> ModelInfo:
+    """Facts for ``name`` on ``as_of`` (a date, datetime or ISO string; default today); warns if
+    the model is retired by then.
 
     >>> model_info("gpt-4o", as_of=date(2024, 6, 1)).snapshot
     'gpt-4o-2024-05-13'
@@ -365,10 +417,12 @@ def model_info(name: str, *, as_of: date | None = None) -> ModelInfo:
     'gpt-4o-2024-08-06'
     >>> model_info("ft:gpt-4.1-mini-2025-04-14:acme::8abc", as_of=date(2025, 6, 1)).encoding
     'o200k_base'
+    >>> model_info("gpt-4o", as_of="2024-06-01").snapshot
+    'gpt-4o-2024-05-13'
     """
     if not isinstance(name, str):
         raise TypeError(f"model name must be a str, not {type(name).__name__}")
-    info = _lookup(name, as_of or date.today())
+    info = _lookup(name, as_of)
     warn_if_retired(info)
     return info
 
@@ -398,13 +452,13 @@ def warn_if_retired(info: ModelInfo) -> None:
     )
 
 
-def models(kind: str | None = None, *, as_of: date | None = None) -> list[ModelInfo]:
+def models(kind: str | None = None, *, as_of: DateLike | None = None) -> list[ModelInfo]:
     """Every registered model (optionally of one ``kind``), sorted by name.
 
     >>> "gpt-4o" in [m.name for m in models("chat")]
     True
     """
-    day = as_of or date.today()
+    day = day_of(as_of)
     infos = [_lookup(name, day) for name in sorted(_all_entries())]
     return [i for i in infos if kind is None or i.kind == kind]
 
@@ -420,30 +474,7 @@ def _reset_for_tests() -> None:
         callback()
 
 
-
-
-def as_of_date(value: date | str | None) -> date:
-    """The day an ``as_of`` argument names: a date, a datetime, an ISO string, or None for today.
-
-    >>> as_of_date("2024-06-01"), as_of_date(None) == date.today()
-    (datetime.date(2024, 6, 1), True)
-    """
-    if value is None:
-        return date.today()
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip()).date()
-        except ValueError:
-            pass
-        raise ValueError(f"as_of {value!r} is not a date; use YYYY-MM-DD")
-    raise TypeError(f"as_of must be a date, a datetime or an ISO date string, not {type(value).__name__}")
-
-
-def resolve(name: str, as_of: date | str | None = None, *, warn: bool = True) -> ModelInfo:
+def resolve(name: str, as_of: DateLike | None = None, *, warn: bool = True) -> ModelInfo:
     """The registry's facts for ``name`` on ``as_of``; warns (once per call) if it is retired.
 
     >>> resolve("gpt-4o", "2024-06-01").snapshot
@@ -451,16 +482,17 @@ def resolve(name: str, as_of: date | str | None = None, *, warn: bool = True) ->
     """
     if not isinstance(name, str):
         raise TypeError(f"model name must be a str, not {type(name).__name__}")
-    info = _lookup(name, as_of_date(as_of))
+    info = _lookup(name, as_of)
     if warn:
         warn_if_retired(info)
     return info
 
 
 __all__ = [
+    "DateLike",
     "ModelInfo",
     "Price",
-    "as_of_date",
+    "day_of",
     "model_info",
     "models",
     "register_model",

@@ -147,11 +147,26 @@ def count_request(
         counted = _count_plain(body, info, path, kind)
     uses = {use for use, feature in (("image_input", "image"), ("file_input", "file"))
             if feature in counted.features}  # fmt: skip
-    compliance = check_request(path, model=info, as_of=info.as_of, uses=uses,
-                               require_zero_retention=require_zero_retention)  # fmt: skip
+    compliance = _preflight(path, info, frozenset(uses), require_zero_retention)
     if compliance:
         counted = dataclasses.replace(counted, notes=tuple(dict.fromkeys((*counted.notes, *compliance))))
     return counted
+
+
+_PREFLIGHT: dict[tuple[str, str, date, frozenset[str], bool], tuple[str, ...]] = {}
+
+
+def _preflight(path: str, info: ModelInfo, uses: frozenset[str], strict: bool) -> tuple[str, ...]:
+    """check_request's notes, remembered per path, model, day and uses (they are facts of the
+    data, the same for every body); errors are raised again each time, never cached."""
+    key = (path, info.name, info.as_of, uses, strict)
+    notes = _PREFLIGHT.get(key)
+    if notes is None:
+        notes = check_request(path, model=info, as_of=info.as_of, uses=uses, require_zero_retention=strict)
+        if len(_PREFLIGHT) > 1024:
+            _PREFLIGHT.clear()
+        _PREFLIGHT[key] = notes
+    return notes
 
 
 def _count_conversation(body: Mapping[str, Any], info: ModelInfo, path: str, api: str,

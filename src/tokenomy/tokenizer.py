@@ -12,19 +12,20 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import IO, Literal
-
-import numpy as np
-import numpy.typing as npt
-import regex
-import tiktoken
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
-from tokenomy.backends import fast_backend
-from tokenomy.encodings import encoding_names, load_encoding
+from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_tiktoken
+from tokenomy.encodings import encoding_names, encoding_spec, forget_encoding, load_encoding
 from tokenomy.errors import BudgetError, UnsupportedModelError
 from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
+
+if TYPE_CHECKING:  # imported where used: a first count needs none of them with a fast backend
+    import numpy as np
+    import numpy.typing as npt
+    import regex
+    import tiktoken
 
 AllowedSpecial = Literal["all"] | Collection[str]
 
@@ -46,6 +47,13 @@ _SEGMENT = 1 << 20
 # or to the fast backend's threads from this many (below, a plain loop is faster)
 _PARALLEL_CHARS = 1_000_000
 _FAST_PARALLEL_CHARS = 100_000
+# Building the fast backend's vocabulary costs about as much as tiktoken counting 16M characters
+# (about 1 s for o200k_base, more than building tiktoken's), so tiktoken serves first, and the fast
+# backend is built once this much work went through tiktoken (ski rental: at most twice the cost
+# of the best choice in hindsight), or at once for a call that big when nothing is built yet.
+# Each call also counts as _CALL_CHARS characters: its fixed cost.
+_SWITCH_CHARS = 16 << 20
+_CALL_CHARS = 32
 
 
 def _without_surrogates(text: str) -> str:
@@ -65,7 +73,12 @@ def _has_long_whitespace_run(text: str) -> bool:
 
 
 class Tokenizer:
-    """One tiktoken encoding with exact, crash-free counting.
+    """One encoding with exact, crash-free counting, by name (or a tiktoken ``Encoding``).
+
+    ``backend="auto"`` counts with tiktoken until a conformant fast backend (if installed) repays
+    its build, then with the fast one, dropping tiktoken's vocabulary; ``"fast"`` uses the fast
+    one from the start, ``"tiktoken"`` never. tiktoken's ``Encoding`` is rebuilt only if something
+    needs it later (``decode``, ``encoding``, special tokens).
 
     >>> tok = encoding_for("cl100k_base")
     >>> tok.count("tiktoken is great!"), tok.encode("tiktoken is great!")
@@ -74,19 +87,81 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "name")
+    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_pieces", "_reason",
+                 "_waiting", "name")  # fmt: skip
 
-    def __init__(self, encoding: tiktoken.Encoding, *, backend: str = "auto") -> None:
-        self.name: str = encoding.name
-        self._encoding = encoding
-        self._core = encoding._core_bpe  # skips a Python frame per call on the hot path
+    def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
+        if backend not in ("auto", "fast", "tiktoken"):
+            raise ValueError(f"backend must be 'auto', 'fast' or 'tiktoken', not {backend!r}")
+        if isinstance(encoding, str):
+            self.name: str = encoding
+            self._encoding: tiktoken.Encoding | None = None
+            encoding_spec(encoding)  # an unknown name fails here, with suggestions
+        else:
+            self.name, self._encoding = encoding.name, encoding
         self._pieces: regex.Pattern[str] | None = None
         self._lock = threading.Lock()
-        if backend not in ("auto", "tiktoken"):
-            raise ValueError(f"backend must be 'auto' or 'tiktoken', not {backend!r}")
-        self._fast = fast_backend(self.name, encoding) if backend == "auto" else None
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_chars = 0
+        self._fast = None
+        # tiktoken's core encoder, once built: skips a Python frame per call on the hot path
+        self._core: Any = None if self._encoding is None else self._encoding._core_bpe
+        if backend == "auto" and backend_mode() == "fast":
+            backend = "fast"
+        if backend == "fast":
+            self._fast = fast_backend(self.name)
+        # characters tiktoken may still count before the fast backend is built (None: never)
+        self._waiting: int | None = None
+        # why tiktoken serves, for backend_info() (None: the choice is recorded elsewhere)
+        self._reason: str | None = None
+        if backend == "auto":
+            offered = fast_offered(self.name)
+            if offered is not None:
+                self._waiting = _SWITCH_CHARS
+                self._reason = (f"{offered} is installed; it is built once about {_SWITCH_CHARS >> 20}M "
+                                "characters are counted (that repays its build)")  # fmt: skip
+            elif backend_mode() == "tiktoken":
+                self._reason = "TOKENOMY_BACKEND=tiktoken"
+            else:
+                self._reason = "no fast backend installed for this encoding (pip install 'tokenomy[fast]')"
+        if self._fast is None and self._waiting is None:
+            self._tiktoken()
+
+    def _tiktoken(self) -> Any:
+        """tiktoken's core encoder, building the Encoding on first use; ``None`` if the fast
+        backend took over (a switch in another thread is waited for, not raced)."""
+        core = self._core
+        if core is None:
+            with self._lock:
+                if self._fast is not None:
+                    return None
+                if self._core is None:
+                    encoding = self.encoding
+                    if self._reason is not None:
+                        note_tiktoken(self.name, self._reason)
+                    self._core = encoding._core_bpe
+                core = self._core
+        return core
+
+    def _spend(self, chars: int) -> bool:
+        """Account ``chars`` of work to tiktoken; True if the fast backend serves from now on."""
+        left = self._waiting
+        if left is None:
+            return False
+        left -= chars + _CALL_CHARS
+        if left > 0 and (chars < _SWITCH_CHARS or self._core is not None):
+            self._waiting = left
+            return False
+        with self._lock:
+            if self._waiting is not None:
+                self._waiting = None
+                # one vocabulary in memory at a time: tiktoken's goes before the fast one is built
+                # (and is rebuilt only if asked for again, or if the fast backend fails its check)
+                self._encoding = self._core = None
+                forget_encoding(self.name)
+                self._fast = fast_backend(self.name)
+                _hot.clear()
+        return self._fast is not None
 
     def __repr__(self) -> str:
         return f"<Tokenizer {self.name} ({self.backend})>"
@@ -98,17 +173,21 @@ class Tokenizer:
 
     @property
     def encoding(self) -> tiktoken.Encoding:
-        """The underlying tiktoken ``Encoding``."""
+        """The tiktoken ``Encoding`` of this encoding (built on first use when a fast backend serves)."""
+        if self._encoding is None:
+            self._encoding = load_encoding(self.name)
         return self._encoding
 
     @property
     def n_vocab(self) -> int:
         """Number of token ids, special tokens included."""
-        return int(self._encoding.n_vocab)
+        return int(self.encoding.n_vocab)
 
     def count(self, text: str) -> int:
         """Exact number of tokens in ``text``; special-token look-alikes count as text."""
         fast = self._fast
+        if fast is None and self._waiting is not None and isinstance(text, str) and self._spend(len(text)):
+            fast = self._fast
         if fast is not None:
             try:
                 return fast.count(text)
@@ -116,11 +195,14 @@ class Tokenizer:
                 return fast.count(_without_surrogates(text))
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
+        core = self._core or self._tiktoken()
+        if core is None:
+            return self.count(text)
         if len(text) < 2 * _RUN_STEP:
             try:
-                return len(self._core.encode_ordinary(text))
+                return len(core.encode_ordinary(text))
             except UnicodeEncodeError:
-                return len(self._core.encode_ordinary(_without_surrogates(text)))
+                return len(core.encode_ordinary(_without_surrogates(text)))
             except TypeError:
                 raise TypeError(f"text must be a str, not {type(text).__name__}") from None
         return len(self._encode_long(text))
@@ -162,25 +244,39 @@ class Tokenizer:
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if allowed_special:
             return self._encode_with_special(text, allowed_special)
+        if self._fast is not None or self._spend(len(text)):
+            assert self._fast is not None
+            try:
+                return list(self._fast.encode(text))
+            except UnicodeEncodeError:
+                return list(self._fast.encode(_without_surrogates(text)))
+        core = self._core or self._tiktoken()
+        if core is None:
+            return self.encode(text)
         if len(text) < 2 * _RUN_STEP:
             try:
-                return self._core.encode_ordinary(text)  # type: ignore[no-any-return]
+                return core.encode_ordinary(text)  # type: ignore[no-any-return]
             except UnicodeEncodeError:
-                return self._core.encode_ordinary(_without_surrogates(text))  # type: ignore[no-any-return]
+                return core.encode_ordinary(_without_surrogates(text))  # type: ignore[no-any-return]
         return self._encode_long(text)
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
         """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
-        if self._fast is not None:
+        if self._fast is not None or self._spend(len(text)):
+            assert self._fast is not None
             try:
                 return self._fast.encode_array(text)
             except UnicodeEncodeError:
                 return self._fast.encode_array(_without_surrogates(text))
+        import numpy as np
+
+        if self._tiktoken() is None:
+            return self.encode_array(text)
         if len(text) < _SHORT or not _has_long_whitespace_run(text):
             try:
-                return self._encoding.encode_to_numpy(text, disallowed_special=())
+                return self.encoding.encode_to_numpy(text, disallowed_special=())
             except UnicodeEncodeError:
-                return self._encoding.encode_to_numpy(_without_surrogates(text), disallowed_special=())
+                return self.encoding.encode_to_numpy(_without_surrogates(text), disallowed_special=())
             except BaseException as error:  # a Rust panic derives from BaseException only
                 if type(error).__name__ != "PanicException":
                     raise
@@ -188,11 +284,11 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken)."""
-        return self._encoding.decode(list(ids))
+        return self.encoding.decode(list(ids))
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """Raw bytes of ``ids``."""
-        return self._encoding.decode_bytes(list(ids))
+        return self.encoding.decode_bytes(list(ids))
 
     def count_until(self, text: str, limit: int) -> int:
         """The exact count if it is at most ``limit``, else some number above ``limit``.
@@ -233,6 +329,8 @@ class Tokenizer:
         for block in blocks:
             if not isinstance(block, str):
                 raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
+            if self._waiting is not None and self._core is None and len(block) >= block_chars:
+                self._spend(_SWITCH_CHARS)  # a stream this long repays the fast backend's build
             carry += block
             if len(carry) < block_chars:
                 continue
@@ -253,7 +351,7 @@ class Tokenizer:
         workers = cores()
         if len(text) < _PARALLEL_CHARS or workers < 2:
             return self.count(text)
-        if self._fast is not None:
+        if self._fast is not None or self._spend(len(text)):
             return sum(
                 self.count_batch([text[a:b] for a, b in itertools.pairwise(_even_cuts(text, 4 * workers))])
             )
@@ -275,6 +373,8 @@ class Tokenizer:
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] must be a str, not {type(text).__name__}")
         fast = self._fast
+        if fast is None and self._waiting is not None and self._spend(sum(map(len, items))):
+            fast = self._fast
         if fast is not None:
             if sum(map(len, items)) < _FAST_PARALLEL_CHARS:  # starting threads costs ~100 µs
                 count = self.count
@@ -294,7 +394,7 @@ class Tokenizer:
     def _encode_long(self, text: str) -> list[int]:
         if not _has_long_whitespace_run(text):
             try:
-                return self._encoding.encode_ordinary(text)
+                return self.encoding.encode_ordinary(text)
             except BaseException as error:  # a Rust panic derives from BaseException only
                 if type(error).__name__ != "PanicException":
                     raise
@@ -304,7 +404,9 @@ class Tokenizer:
         if self._pieces is None:
             with self._lock:
                 if self._pieces is None:
-                    self._pieces = regex.compile(self._encoding._pat_str)
+                    import regex
+
+                    self._pieces = regex.compile(encoding_spec(self.name)["pattern"])
         return self._pieces
 
     def _encode_by_pieces(self, text: str) -> list[int]:
@@ -319,8 +421,8 @@ class Tokenizer:
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = _without_surrogates(text)
-        encode_plain = self._encoding.encode_ordinary
-        encode_piece = self._encoding._encode_single_piece
+        encode_plain = self.encoding.encode_ordinary
+        encode_piece = self.encoding._encode_single_piece
         ids: list[int] = []
         start = safe = 0  # text[:start] is encoded; text[start:safe] may be encoded alone
         pending: list[tuple[int, int]] = []  # pieces after `safe`
@@ -344,8 +446,11 @@ class Tokenizer:
         return ids
 
     def _encode_with_special(self, text: str, allowed: AllowedSpecial) -> list[int]:
-        names = self._encoding.special_tokens_set if allowed == "all" else set(allowed)
-        unknown = set(names) - self._encoding.special_tokens_set
+        import regex
+
+        special = self.encoding.special_tokens_set
+        names = special if allowed == "all" else set(allowed)
+        unknown = set(names) - special
         if unknown:
             raise ValueError(f"{sorted(unknown)} are not special tokens of {self.name}")
         if not names:
@@ -355,7 +460,7 @@ class Tokenizer:
         last = 0
         for match in splitter.finditer(text):
             ids += self.encode(text[last : match.start()])
-            ids.append(self._encoding.encode_single_token(match.group()))
+            ids.append(self.encoding.encode_single_token(match.group()))
             last = match.end()
         ids += self.encode(text[last:])
         return ids
@@ -393,9 +498,9 @@ on_registry_change(_clear_model_cache)
 def _tokenizer_for_encoding(name: str) -> Tokenizer:
     tok = _by_encoding.get(name)
     if tok is None:
-        encoding = load_encoding(name)
+        built = Tokenizer(name)
         with _tok_lock:
-            tok = _by_encoding.setdefault(name, Tokenizer(encoding))
+            tok = _by_encoding.setdefault(name, built)
     return tok
 
 
@@ -426,8 +531,15 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
             )
         tok = _tokenizer_for_encoding(info.encoding)
     _tokenizers[model_or_encoding] = tok
-    _hot[model_or_encoding] = tok._fast.count if tok._fast is not None else tok._core.encode_ordinary
     return tok
+
+
+def _hot_counter(tok: Tokenizer) -> Callable[[str], int | list[int]]:
+    if tok._fast is not None:
+        return tok._fast.count
+    core = None if tok._waiting is not None else tok._tiktoken()
+    # while the fast backend may still take over, Tokenizer.count keeps the account
+    return tok.count if core is None else core.encode_ordinary
 
 
 def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial = ()) -> int:
@@ -456,4 +568,5 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     tok = encoding_for(model)
     if allowed_special:
         return len(tok.encode(text, allowed_special=allowed_special))
+    _hot[model] = _hot_counter(tok)
     return tok.count(text)

@@ -26,7 +26,7 @@ from tokenomy.calibrate import Uses, constant_uses
 from tokenomy.cost import cost_from_usage, estimate_cost
 from tokenomy.errors import InputFileError, ResultFormatError, TokenomyError
 from tokenomy.reconciliation import LineIssue, ModelCost, ReconciledRequest, Reconciliation
-from tokenomy.registry import as_of_date, resolve
+from tokenomy.registry import DateLike, day_of, resolve
 from tokenomy.requests import RequestCount, count_request
 from tokenomy.rules import load_rules, loaded_files, reset_rules
 
@@ -189,10 +189,10 @@ class ResultIndex:
                     self.first_day = min(e.day, self.first_day or e.day)
                     self.last_day = max(e.day, self.last_day or e.day)
 
-    def day(self, as_of: date | str | None) -> tuple[date, tuple[str, ...]]:
+    def day(self, as_of: DateLike | None) -> tuple[date, tuple[str, ...]]:
         """The day to count on: ``as_of``, else the day of the earliest result, else today."""
         if as_of is not None or self.first_day is None:
-            return as_of_date(as_of), ()
+            return day_of(as_of), ()
         if self.last_day != self.first_day:
             return self.first_day, (f"results were created from {self.first_day} to {self.last_day}; "
                                     f"counted as of {self.first_day} (as_of= chooses the day)",)  # fmt: skip
@@ -402,7 +402,7 @@ def reconcile(
     requests: str | Path | Iterable[Any] | None,
     results: str | Path | Iterable[Any],
     *,
-    as_of: date | str | None = None,
+    as_of: DateLike | None = None,
     batch: bool | None = None,
     parallel: bool | None = None,
 ) -> Reconciliation:
@@ -454,7 +454,7 @@ def _batches(items: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]
         yield batch
 
 
-def _reconcile_pairs(pairs: Any, as_of: date | str | None, batch: bool) -> Reconciliation:
+def _reconcile_pairs(pairs: Any, as_of: DateLike | None, batch: bool) -> Reconciliation:
     if isinstance(pairs, (str, Path)):
         raise ResultFormatError("results", "without requests, results are (request, response) pairs")
     index = ResultIndex("pairs")
@@ -481,7 +481,7 @@ def _reconcile_pairs(pairs: Any, as_of: date | str | None, batch: bool) -> Recon
             joiner.add(count_lines(joiner.spec, lines))
             lines = []
     if joiner is None:
-        joiner = Joiner(index, CountSpec(as_of_date(as_of), loaded_files(), "pairs"), batch=batch)
+        joiner = Joiner(index, CountSpec(day_of(as_of), loaded_files(), "pairs"), batch=batch)
     joiner.add(count_lines(joiner.spec, lines))
     return joiner.finish()
 
