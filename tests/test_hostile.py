@@ -177,7 +177,15 @@ TEXT = st.text(max_size=200) | HOSTILE
 Entry = tuple[Callable[..., Any], dict[str, Any], dict[str, st.SearchStrategy[Any]]]
 
 # entry point -> (call, valid arguments, what may replace each argument)
+_BATCH_LINE = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+               "body": {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}}
+_BATCH_OUT = {"id": "b1", "custom_id": "a", "error": None, "response": {"status_code": 200, "request_id": "r",
+              "body": {"usage": {"prompt_tokens": 8, "completion_tokens": 9}}}}  # fmt: skip
+
 ENTRY_POINTS: dict[str, Entry] = {
+    "reconcile": (tokenomy.reconcile, {"requests": [_BATCH_LINE], "results": [_BATCH_OUT], "as_of": "2025-06-01"},
+                  {"requests": HOSTILE | st.lists(HOSTILE, max_size=3),
+                   "results": HOSTILE | st.lists(HOSTILE, max_size=3), "as_of": HOSTILE}),
     "count": (tokenomy.count, {"text": "hello", "model": "gpt-4o", "allowed_special": ()},
               {"text": TEXT, "model": HOSTILE, "allowed_special": HOSTILE}),
     "encoding_for": (tokenomy.encoding_for, {"model_or_encoding": "gpt-4o"}, {"model_or_encoding": HOSTILE}),

@@ -99,7 +99,7 @@ INVALID: list[tuple[str, str | None, str]] = [
     ("[formats.chatml.chat]\ntool_call = 2.5\n", "chat.tool_call", "whole number"),
     ("[formats.chatml.chat]\ntool_call = \"2\"\n", "chat.tool_call", "whole number"),
     ("[formats.chatml.chat]\ntool_call = true\n", "chat.tool_call", "whole number"),
-    ("[formats.chatml.chat]\ntools = { none = \"8\" }\n", "chat.tools", "whole numbers"),
+    ("[formats.chatml.chat]\ntools = { none = \"8\" }\n", "chat.tools.none", "whole number"),
     ("[formats.chatml]\nchat = 3\n", "chat", "table"),
     ("[other]\nx = 1\n", "formats", "[formats.NAME]"),
 ]  # fmt: skip

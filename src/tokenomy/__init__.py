@@ -38,6 +38,7 @@ from tokenomy.errors import (
 if TYPE_CHECKING:
     from tokenomy.backends import BackendStatus, backend_info
     from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
+    from tokenomy.calibrate import Calibration
     from tokenomy.chunking import Chunk, chunk, chunk_tokens
     from tokenomy.cost import (
         Cost,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
     from tokenomy.images import ImageCount, count_image
     from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
+    from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
+    from tokenomy.reconciling import reconcile
     from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
     from tokenomy.requests import MessageCount, RequestCount, count_messages, count_request
     from tokenomy.rules import load_rules
@@ -75,6 +78,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "tokenomy.backends": ("BackendStatus", "backend_info"),
     "tokenomy.budget": ("Allocation", "Budget", "BudgetReport", "FitResult", "Section"),
+    "tokenomy.calibrate": ("Calibration",),
     "tokenomy.chunking": ("Chunk", "chunk", "chunk_tokens"),
     "tokenomy.cost": ("Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs",
                       "estimate_cost", "fine_tuning_cost", "image_cost", "speech_cost",
@@ -86,6 +90,8 @@ _LAZY = {
     "tokenomy.endpoint": ("EndpointInfo", "check_request", "endpoint_info", "endpoints"),
     "tokenomy.images": ("ImageCount", "count_image"),
     "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderation_chunks"),
+    "tokenomy.reconciliation": ("LineIssue", "ReconciledRequest", "Reconciliation"),
+    "tokenomy.reconciling": ("reconcile",),
     "tokenomy.registry": ("ModelInfo", "Price", "model_info", "models", "register_model"),
     "tokenomy.requests": ("MessageCount", "RequestCount", "count_messages", "count_request"),
     "tokenomy.rules": ("load_rules",),
@@ -115,6 +121,7 @@ __all__ = [
     "BudgetError",
     "BudgetExceededError",
     "BudgetReport",
+    "Calibration",
     "Chunk",
     "Cost",
     "DatasetReport",
@@ -130,12 +137,15 @@ __all__ = [
     "ImageError",
     "InputFileError",
     "InvalidArgumentError",
+    "LineIssue",
     "MessageCount",
     "MessageFormatError",
     "ModelInfo",
     "ModerationPlan",
     "Price",
     "PriceUnavailableError",
+    "ReconciledRequest",
+    "Reconciliation",
     "RegistryError",
     "RequestCount",
     "ResultFormatError",
@@ -180,6 +190,7 @@ __all__ = [
     "models",
     "moderate_long",
     "moderation_chunks",
+    "reconcile",
     "register_model",
     "set_encodings_dir",
     "speech_cost",

@@ -163,6 +163,20 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(handler=_analyze)
 
+    p = _command(sub, "reconcile", "predicted against billed prompt tokens of a Batch job",
+                 "Join a Batch input file with its output file by custom_id: predicted and billed prompt "
+                 "tokens per request, exact share per model and feature, billed cost, and every "
+                 "malformed, unmatched or failed line by line number; --calibrate fits the counting "
+                 "constants.",
+                 "tokenomy reconcile input.jsonl output.jsonl --calibrate rules.toml")  # fmt: skip
+    p.add_argument("requests", help="Batch input JSONL (.gz too)")
+    p.add_argument("results", help="Batch output JSONL (.gz too)")
+    p.add_argument("--calibrate", metavar="RULES.toml", help="fit counting constants and write them here")
+    p.add_argument("--engine", choices=["local", "dask"], default="local", help="where to count")
+    p.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
+    _add_common(p, model=False)
+    p.set_defaults(handler=_reconcile)
+
     p = _command(sub, "models", "list the model registry",
                  "Models with windows, output caps, prices per 1M tokens and status.",
                  "tokenomy models gpt-4.1 --kind chat --as-of 2025-06-01")  # fmt: skip
@@ -515,6 +529,26 @@ def _analyze(args: argparse.Namespace) -> int:
         assert stats is not None
         report = report_from_stats(stats, args.kind, as_of=args.as_of, epochs=args.epochs)
     _print(args, report.to_dict(), str(report))
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    if args.engine == "dask":
+        from tokenomy.dask import reconcile as dask_reconcile
+
+        result = dask_reconcile(args.requests, args.results, as_of=args.as_of, scheduler=args.scheduler)
+    else:
+        result = tokenomy.reconcile(args.requests, args.results, as_of=args.as_of)
+    data, text = result.to_dict(), str(result)
+    if args.calibrate:
+        calibration = result.calibrate()
+        try:
+            calibration.write(args.calibrate)
+        except OSError as error:
+            raise TokenomyError(f"cannot write {args.calibrate}: {error.strerror or error}") from None
+        data["calibration"] = calibration.to_dict()
+        text += f"\n\n{calibration}\nrules written to {args.calibrate} (load with TOKENOMY_RULES)"
+    _print(args, data, text)
     return 0
 
 

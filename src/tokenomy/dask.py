@@ -1,5 +1,7 @@
-"""Dataset analysis on a Dask cluster (``pip install "tokenomy[dask]"``).
+"""Dataset analysis and reconciliation on a Dask cluster (``pip install "tokenomy[dask]"``).
 
+:func:`reconcile` is :func:`tokenomy.reconcile` with the request lines counted on the cluster
+(the results are indexed on this machine, a few integers per line, and joined as partitions return).
 :func:`analyze` computes the same report as :func:`tokenomy.analyze`: each partition of lines
 becomes a :class:`~tokenomy.datasets.DatasetStats` partial (a few KB of exact integers), the
 partials are renumbered to file line numbers and merged, and cost is priced once at the end.
@@ -30,7 +32,10 @@ from tokenomy.datasets import (
 )
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import TokenomyError
+from tokenomy.reconciliation import Reconciliation
+from tokenomy.reconciling import CountSpec, Joiner, count_lines, index_results
 from tokenomy.registry import DateLike, day_of
+from tokenomy.rules import loaded_files
 
 
 def _require() -> Any:
@@ -149,6 +154,8 @@ def analyze(
 
 
 def _compute(parts: Any, scheduler: str | None) -> list[Any]:
+    if scheduler in ("sync", "synchronous"):  # dask's own single-thread scheduler, for debugging
+        return list(parts.compute(scheduler="sync"))
     from dask.distributed import Client, LocalCluster
 
     from tokenomy._workers import cores
@@ -187,3 +194,51 @@ def _count_partition(texts: Iterable[str], spec: WorkerSpec) -> list[int]:
 
 def _count_series(series: Any, spec: WorkerSpec) -> Any:
     return series.map(lambda text, c=_count_partition: c([text], spec)[0]).astype("int64")
+
+
+def reconcile(
+    requests: str | Path | Sequence[str | Path],
+    results: str | Path | Iterable[Any],
+    *,
+    as_of: DateLike | None = None,
+    batch: bool = True,
+    scheduler: str | None = None,
+    blocksize: int | str | None = "64MiB",
+) -> Reconciliation:
+    """The result of :func:`tokenomy.reconcile`, with the request lines counted on Dask.
+
+    ``requests`` are Batch input files or globs (line numbers are per file); ``results`` the
+    Batch output file, or its lines, indexed on this machine. ``scheduler`` is a Dask scheduler
+    address (``"sync"``: Dask's single-thread scheduler); by default a local cluster of processes.
+    """
+    db = _require()
+    index = index_results(results)
+    day, notes = index.day(as_of)
+    folder = encodings_dir()
+    spec = CountSpec(day, loaded_files(), "requests")
+    names = [str(p) for p in ([requests] if isinstance(requests, (str, Path)) else requests)]
+    compressed = any(n.endswith((".gz", ".bz2", ".xz")) for n in names)
+    bag = db.read_text(names, include_path=True, blocksize=None if compressed else blocksize)
+    parts = bag.map_partitions(_reconcile_partition, spec, str(folder) if folder else None)
+    joiner = Joiner(index, spec, batch=batch, notes=notes)
+    offsets: dict[str, int] = {}
+    for path, seen, counted, issues in _compute(parts, scheduler):  # partitions come back in file order
+        shift = offsets.get(path, 0)
+        joiner.add(([c._replace(line=c.line + shift) for c in counted],
+                    [dataclasses.replace(i, line=i.line + shift) for i in issues]))  # fmt: skip
+        offsets[path] = shift + seen
+    return joiner.finish()
+
+
+def _reconcile_partition(lines: Iterable[tuple[str, str]], spec: CountSpec, folder: str | None) -> list[Any]:
+    """(path, lines seen, counted lines, issues) for one partition; line numbers are local."""
+    _prepare(WorkerSpec("batch", None, spec.as_of, folder))
+    numbered: list[tuple[int, Any]] = []
+    path, seen = "", 0
+    for line, source in lines:
+        path, seen = source, seen + 1
+        if line.strip():
+            numbered.append((seen, line))
+    counted, issues = count_lines(dataclasses.replace(spec, source=path), numbered)
+    return [(path, seen, counted, issues)]
+

@@ -264,7 +264,7 @@ class PromptCounter:
             self.note(f"{where}: no earlier tool call has this id, so the tool's name is unknown")
             header = self.rules.result_header.format(name="")
         tokens = self.rules.tokens_per_message + self.framing(header) + self.content(content,
-            f"{where}.content")
+            f"{where}.content") + self.api_rules.tool_result
         marker = self.api_rules.marked_output
         if marker and isinstance(content, str) and marker["contains"] in content:
             self.feature("tool_output_with_marker")
