@@ -17,22 +17,37 @@
     ├── ImageError                   (also ValueError)
     ├── BudgetError                  (also ValueError)  negative or impossible budgets
     │   └── BudgetExceededError      even the minimum does not fit
-    └── PriceUnavailableError        (also LookupError)
+    ├── PriceUnavailableError        (also LookupError)
+    ├── InputFileError               (also OSError)     a dataset file missing, unreadable or corrupt
+    └── DatasetError                 (also ValueError)  a dataset cannot be analysed as asked
 
 Each class also subclasses the built-in exception callers already catch, keeps the facts as
-attributes, and ends its message with what to do.
+attributes, and ends its message with what to do. Errors pickle with their message and attributes,
+so one raised in a worker process reaches the caller unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 
 class TokenomyError(Exception):
     """Root of every error raised by tokenomy."""
 
     __str__ = Exception.__str__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the subclasses' __init__ take the facts, not the message: rebuild without calling it
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type[TokenomyError], args: tuple[Any, ...], state: dict[str, Any]) -> TokenomyError:
+    error = cls.__new__(cls)
+    BaseException.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class UnknownModelError(TokenomyError, KeyError):
@@ -185,3 +200,20 @@ class PriceUnavailableError(TokenomyError, LookupError):
             f"no {component} price for model {model!r} in the registry. Add one with "
             "tokenomy.register_model(name, price={...}) or a user registry file."
         )
+
+
+class InputFileError(TokenomyError, OSError):
+    """A dataset file cannot be read: missing, unreadable, or a truncated or corrupt compressed
+    stream. About the file as a whole, never about one line (a bad line is a problem in the report)."""
+
+    def __init__(self, path: str, problem: str, hint: str = "check the path and the file") -> None:
+        self.path, self.problem = str(path), problem
+        super().__init__(f"cannot read {path}: {problem}; {hint}.")
+        self.filename = self.path
+
+    __str__ = Exception.__str__  # OSError.__str__ would add errno fields
+
+
+class DatasetError(TokenomyError, ValueError):
+    """A dataset cannot be analysed as asked (an unknown kind, a limit that is not a whole number,
+    a one-shot iterator read twice)."""
