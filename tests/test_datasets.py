@@ -14,7 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenomy import analyze, count_messages, default_epochs, estimate_cost, fine_tuning_cost
-from tokenomy.datasets import DatasetStats, _count_lines, _Spec, collect, report_from_stats
+from tokenomy.datasets import DatasetStats, collect, report_from_stats
+from tokenomy.datasets.records import Records, count_task
+from tokenomy.datasets.run import finish_file, make_spec
+from tokenomy.datasets.stats import FileTally
 
 DAY = date(2025, 3, 1)
 
@@ -61,11 +64,13 @@ def test_batch_file_end_to_end(tmp_path: Path) -> None:
         except (json.JSONDecodeError, KeyError):
             continue
         expected[body["model"]] = (
-            expected.get(body["model"], 0) + count_messages(body["messages"], body["model"], as_of=DAY).total
+            expected.get(body["model"], 0) + count_messages(body["messages"], body["model"], as_of=DAY).tokens
         )
     assert {m.model: m.prompt_tokens for m in report.models} == expected
-    assert report.records == 41 and report.stats.problem_count == 2
-    assert [p[0] for p in report.stats.problems] == [8, 10]  # line numbers, 1-based
+    assert report.records == 41 and report.stats.problem_count == 4
+    # line numbers, 1-based; three models in one Batch file: each one after the first is a problem
+    assert [p[:2] for p in report.stats.problems] == [(2, "mixed_models"), (3, "mixed_models"), (8, "invalid_json"),
+                                                      (10, "missing_key")]
     assert report.stats.over_limit_count == 1 and report.stats.over_limit[0][1] == "too-long"
     mini = next(m for m in report.models if m.model == "gpt-4o-mini-2024-07-18")
     assert mini.cost is not None
@@ -126,7 +131,7 @@ def test_fine_tuning_file(tmp_path: Path) -> None:
         "missing_messages_list": 1,
         "data_type": 1,
     }
-    per_example = count_messages(good["messages"], "gpt-4o-mini-2024-07-18", as_of=DAY).total
+    per_example = count_messages(good["messages"], "gpt-4o-mini-2024-07-18", as_of=DAY).tokens
     assert report.records == 20 and report.epochs == default_epochs(20) == 5
     expected = fine_tuning_cost("gpt-4o-mini-2024-07-18", 20 * per_example, epochs=5, as_of=DAY)
     assert report.total_cost == expected.total
@@ -143,7 +148,7 @@ def test_text_and_chat_records() -> None:
     )
     assert (
         chat.total_tokens
-        == count_messages([{"role": "user", "content": "hi"}], "gpt-4o-2024-08-06", as_of=DAY).total
+        == count_messages([{"role": "user", "content": "hi"}], "gpt-4o-2024-08-06", as_of=DAY).tokens
     )
 
 
@@ -156,28 +161,40 @@ def test_any_partition_and_merge_order_gives_the_same_report(cuts: list[int], se
     """Merging partials of any partitioning, in any order, equals a single pass exactly."""
     whole = collect(LINES, "batch", as_of=DAY, parallel=False)
     bounds = sorted({0, len(LINES), *cuts})
-    spec = _Spec("batch", None, DAY)
-    parts = [
-        _count_lines(spec, [(i + 1, LINES[i]) for i in range(a, b)]) for a, b in itertools.pairwise(bounds)
-    ]
+    spec = make_spec("batch", as_of=DAY)
+    file = FileTally(*spec.limits)
+    parts = []
+    for a, b in itertools.pairwise(bounds):
+        stats, tally = count_task(spec, Records(LINES[a:b]))
+        parts.append(stats.shift_lines(file.add(tally)))
     random.Random(seed).shuffle(parts)
     merged = DatasetStats()
     for part in parts:
         merged = part.merge(merged) if seed % 2 else merged.merge(part)
+    merged = finish_file(merged, file, spec)
     assert json.dumps(merged.to_dict(), sort_keys=True) == json.dumps(whole.to_dict(), sort_keys=True)
     report = report_from_stats(merged, "batch", as_of=DAY)
     assert report.total_cost == report_from_stats(whole, "batch", as_of=DAY).total_cost
 
 
-def test_plot_marks_the_window() -> None:
-    """report.plot() draws the histogram with each model's context window (matplotlib extra)."""
+def test_plot_is_sized_to_the_data() -> None:
+    """plot() draws one histogram per model with labelled axes; a context window far beyond the
+    data is not drawn (it would squash the data at 0); counts spread over orders of magnitude
+    get a log axis."""
     matplotlib = pytest.importorskip("matplotlib", reason="the plot extra is not installed")
     matplotlib.use("Agg")
-    report = analyze(["hello world", "a longer line of text here"], kind="text", model="gpt-4o", as_of=DAY)
+    texts = ["hello world", "a longer line of text here"] * 3
+    report = analyze([{"text": t, "model": m} for t in texts for m in ("gpt-4o", "gpt-4")], kind="text", as_of=DAY)
     ax = report.plot()
-    assert ax.get_xlabel() == "tokens per record" and any(
-        "window" in t.get_text() for t in ax.get_legend().get_texts()
-    )
+    assert ax.get_xlabel() == "input tokens per record" and ax.get_ylabel() == "records"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("gpt-4o" in label for label in labels) and any(label.startswith("gpt-4 ") for label in labels)
+    assert not any("window" in label for label in labels) and ax.get_xscale() == "linear"
+    assert ax.get_xlim()[1] < 100
+    spread = analyze(["hi", "word " * 9000], kind="text", model="gpt-4", as_of=DAY)  # gpt-4: an 8,192 window
+    ax = spread.plot()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_xscale() == "log" and any("window (8,192)" in label for label in labels)
 
 
 def test_text_files_json_and_plain_lines(tmp_path: Path) -> None:
@@ -191,7 +208,7 @@ def test_text_files_json_and_plain_lines(tmp_path: Path) -> None:
 def test_partition_stats_count_every_line() -> None:
     """A single pass over the generated lines counts every well-formed record."""
     whole = collect(LINES, "batch", as_of=DAY, parallel=False)
-    assert whole.records == len(LINES) - 2 and whole.problem_count == 2
+    assert whole.records == len(LINES) - 2 and whole.problem_count - whole.checks["mixed_models"] == 2
 
 
 def test_progress_bar_on_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
@@ -45,3 +46,25 @@ def _fmt(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def money(amount: Decimal | None) -> str:
+    """USD for people: cents from $1 up, three significant digits below, ``n/a`` for no price.
+
+    >>> money(Decimal("1234.5678")), money(Decimal("0.09503895")), money(Decimal("0.5")), money(Decimal(0))
+    ('$1,234.57', '$0.0950', '$0.500', '$0')
+    """
+    if amount is None:
+        return "n/a"
+    if amount == 0:
+        return "$0"
+    if abs(amount) >= 1:
+        return f"${amount:,.2f}"
+    digits = 2 - amount.adjusted()  # three significant digits
+    return f"${amount:.{digits}f}"
+
+
+def html_list(items: Sequence[str], title: str = "") -> str:
+    """Items as an HTML list under an optional heading, every item escaped."""
+    head = f"<p><b>{html.escape(title)}</b></p>" if title else ""
+    return head + "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
