@@ -51,7 +51,7 @@ def run_all_ways(tmp_path: Path, lines: list[str], **kwargs: Any) -> Any:
     return serial
 
 
-class _small_ranges:  # noqa: N801 - used as a context manager
+class _small_ranges:
     """Byte ranges of 64 bytes and tasks of 3 lines, so that every rule meets a task boundary."""
 
     def __enter__(self) -> None:
@@ -218,7 +218,7 @@ def test_counts_equal_count_request(bodies: list[tuple[str, list[dict[str, str]]
         lines.append({"custom_id": f"r{i}", "method": "POST", "url": CHAT, "body": body})
         try:
             counted = count_request(body, as_of=DAY)
-        except Exception as error:  # noqa: BLE001 - the check is that analyze refuses the same lines
+        except Exception as error:
             refused.append((i + 1, type(error).__name__))
             continue
         row = expected.setdefault(model, [0, 0, 0])
