@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -97,7 +98,7 @@ def count_task(spec: Spec, task: Task) -> tuple[DatasetStats, Tally]:
         lines = iter(enumerate(task.items, start=1))
     with warnings.catch_warnings():  # a retired model would warn once per record; the report names it
         warnings.simplefilter("ignore", DeprecationWarning)
-        counter.run(lines, stats, tally)
+        counter.run(lines, stats, tally, isinstance(task, Records))
     stats.requests, stats.bytes = tally.requests, tally.bytes
     return stats, tally
 
@@ -132,10 +133,12 @@ class _Counter:
         self.framings: dict[Any, tuple[int, str, int, tuple[str, ...], BaseException | None]] = {}
         self.windows: dict[str, int | None] = {}
         self.encodings: dict[str, str] = {}
+        # framings of plain chats whose encoding is the model's: (framing tokens, output bound, notes)
+        self.fast: dict[Any, tuple[int, int, tuple[str, ...]]] = {}
 
-    def run(self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally) -> None:
+    def run(self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally, records: bool) -> None:
         if self.spec.kind == "batch":
-            self.batch(lines, stats, tally)
+            self.batch(lines, stats, tally, copy_bodies=records)
             return
         each = {"fine-tune": self.example, "chat": self.chat, "text": self.text}[self.spec.kind]
         for number, raw in lines:
@@ -148,7 +151,9 @@ class _Counter:
 
     # ---- Batch API lines -------------------------------------------------------------------------
 
-    def batch(self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally) -> None:
+    def batch(
+        self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally, copy_bodies: bool
+    ) -> None:
         ids, urls, named, rows, histograms = (
             stats.ids,
             stats.urls,
@@ -159,16 +164,14 @@ class _Counter:
         problem = stats.add_problem
         models = self.spec.models
         seen: set[int] = set()
-        scan, windows, encodings, framings, plain = (
-            _scan,
-            self.windows,
-            self.encodings,
-            self.framings,
-            _PLAIN_ROLES,
-        )
-        methods, supported, countable = self.methods, self.supported, self.countable
-        last_url = last_model = None
-        url_row = model_row = [0, 0]
+        scan, windows, encodings, plain = _scan, self.windows, self.encodings, _PLAIN_ROLES
+        methods, supported, countable, fast = self.methods, self.supported, self.countable, self.fast
+        last_url = last_model = endpoint = None
+        last_name: str | None = None
+        url_ok, url_row, model_row, row = False, [0, 0], [0, 0], [0, 0, 0, 0, 0]
+        hist: Counter[int] = Counter()
+        window: int | None = None
+        encoding = ""
         for number, raw in lines:
             record = None
             if raw.__class__ is bytes:  # the common case inline: a UTF-8 line that starts with "{"
@@ -206,46 +209,41 @@ class _Counter:
             if url.__class__ is not str:
                 problem(number, "invalid_url", f"url must be a string, not {type(url).__name__}")
                 continue
-            if url == last_url:  # a Batch file has one url and one model: skip the look-ups
-                url_row[1] += 1
-            else:
+            if url != last_url:  # a Batch file has one url and one model: look them up on a change
                 url_row = urls.get(url) or urls.setdefault(url, [number, 0])
-                url_row[1] += 1
-                last_url = url
-            if url not in supported:
+                last_url, url_ok, endpoint = url, url in supported, countable.get(url)
+            url_row[1] += 1
+            if not url_ok:
                 problem(number, "unsupported_url", f"url {_short(url)} is not one the Batch API takes: "
                         f"{', '.join(sorted(self.supported))}")  # fmt: skip
                 continue
-            if body.__class__ is not dict or not (raw.__class__ is bytes or isinstance(raw, str)):
+            if body.__class__ is not dict or copy_bodies:
                 if not isinstance(body, Mapping):
                     problem(number, "data_type", "'body' must be a JSON object")
                     continue
                 body = dict(body)  # a caller's record: never changed, not even for a moment
-            model = body.get("model")
+            model: Any = body.get("model")
             if model.__class__ is str:
-                if model == last_model:
-                    model_row[1] += 1
-                else:
+                if model != last_model:
                     model_row = named.get(model) or named.setdefault(model, [number, 0])
-                    model_row[1] += 1
                     last_model = model
+                model_row[1] += 1
             elif not models:
-                _problem(
-                    stats,
-                    number,
-                    "missing_model",
-                    DatasetError("body.model must be a string naming the model, or pass model=..."),
-                )
+                error = DatasetError("body.model must be a string naming the model, or pass model=...")
+                _problem(stats, number, "missing_model", error)
                 continue
-            endpoint = countable.get(url)
             if endpoint is None:
                 stats.skipped[f"requests to {url} (priced per image or second, not by tokens)"] += 1
                 continue
-            names: tuple[str, ...] = models or (str(model),)
-            if endpoint == "chat" and len(names) == 1:  # the plain chat, inline: the hot path
-                name = names[0]
-                messages, encoding = body.get("messages"), encodings.get(name)
-                if encoding and messages.__class__ is list and messages:
+            name: str = models[0] if models else model
+            if endpoint == "chat" and len(models) < 2:  # the plain chat, inline: the hot path
+                if name != last_name:
+                    found = rows.get(name)
+                    if found is not None:  # after this task's first record of the model
+                        row, hist, window = found, histograms[name], windows.get(name)
+                        encoding, last_name = encodings.get(name, ""), name
+                messages = body.get("messages")
+                if name == last_name and messages.__class__ is list and messages:
                     roles, total = [], 0
                     for message in messages:
                         if message.__class__ is not dict or len(message) != 2:
@@ -258,28 +256,29 @@ class _Counter:
                                   else encoding_for(encoding).count_cached(content))  # fmt: skip
                     else:
                         body["messages"] = tuple(roles)
-                        shape = (url, name, tuple(body.items()), tuple(map(type, body.values())))
+                        shape = (url, name, *body.items(), *map(type, body.values()))
                         body["messages"] = messages
                         try:
-                            framing = framings.get(shape)
-                        except TypeError:
-                            framing = None
-                        if framing is not None and framing[4] is None and framing[1] == encoding and (
-                                not framing[3] or id(framing) in seen):  # fmt: skip
-                            tokens, bound = framing[0] + total, framing[2]
-                            row = rows.get(name)
-                            if row is not None:
-                                row[0] += 1
-                                row[1] += tokens
-                                row[2] += bound
-                                row[3] += tokens
-                                histograms[name][tokens] += 1
-                                window = windows.get(name)
-                                if window is not None and tokens + bound > window:
-                                    stats.add_over_limit(number, custom_id[:64], name, tokens + bound, window)
-                                stats.records += 1
-                                continue
+                            hit = fast.get(shape)
+                        except TypeError:  # a list or an object among the fields
+                            hit = None
+                        if hit is not None:
+                            fixed, bound, notes = hit
+                            if notes and id(hit) not in seen:
+                                seen.add(id(hit))
+                                stats.add_notes(name, notes)
+                            tokens = fixed + total
+                            row[0] += 1
+                            row[1] += tokens
+                            row[2] += bound
+                            row[3] += tokens
+                            hist[tokens] += 1
+                            if window is not None and tokens + bound > window:
+                                stats.add_over_limit(number, custom_id[:64], name, tokens + bound, window)
+                            stats.records += 1
+                            continue
                         # the first time, or anything unusual: the general way below
+            names: tuple[str, ...] = models or (name,)
             counted = False
             for name in names:
                 try:
@@ -292,14 +291,14 @@ class _Counter:
                     _problem(stats, number, type(result).__name__, result, name if len(models) > 1 else None)
                     continue
                 tokens, bound, inputs = result
-                row = rows.get(name)
-                if row is None:
+                current = rows.get(name)
+                if current is None:
                     stats.add_record(name, tokens, bound, tokens)
                 else:
-                    row[0] += 1
-                    row[1] += tokens
-                    row[2] += bound
-                    row[3] += tokens
+                    current[0] += 1
+                    current[1] += tokens
+                    current[2] += bound
+                    current[3] += tokens
                     histograms[name][tokens] += 1
                 window = self.windows.get(name) or self.window(name)
                 if window is not None and tokens + bound > window:
@@ -334,7 +333,7 @@ class _Counter:
                 # the framing is count_request of this body with empty contents: keyed by every
                 # field it reads, types included (True == 1 == 1.0, but count_request tells them apart)
                 body["messages"] = tuple(roles)
-                key = (url, model, tuple(body.items()), tuple(map(type, body.values())))
+                key = (url, model, *body.items(), *map(type, body.values()))
                 body["messages"] = messages
                 try:
                     framing = self.framings.get(key) or self.framing(key, body, url, model, roles)
@@ -345,6 +344,7 @@ class _Counter:
                     if error is not None:
                         return error
                     if framed_encoding == encoding:
+                        self.fast[key] = (fixed, bound, notes)
                         if notes and id(framing) not in seen:
                             seen.add(id(framing))
                             stats.add_notes(model, notes)
@@ -372,6 +372,7 @@ class _Counter:
             found = (counted.tokens, counted.encoding, counted.max_output_tokens or 0, counted.notes, None)
         if len(self.framings) > 4096:
             self.framings.clear()
+            self.fast.clear()
         self.framings[key] = found
         return found
 
