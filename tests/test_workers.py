@@ -82,12 +82,16 @@ def test_analyze_without_a_pool(no_pool: None, tmp_path: Path) -> None:
 
 
 def test_the_decision_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work left under the pool's start-up cost stays here; a running pool costs nothing to use."""
+    """Work left under the pool's start-up cost stays here, and so does work on a machine whose
+    other core is busy; one core never starts a pool."""
     monkeypatch.setattr(_workers, "cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
     monkeypatch.setattr(_workers, "_unavailable", None)
     monkeypatch.setattr(_workers, "_start_method", lambda: "forkserver")
     monkeypatch.setattr(_workers, "_pool", None)
     assert not _workers.worth_a_pool(0.5) and _workers.worth_a_pool(5.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.2, 1.0, 1.0))  # another process on the other core
+    assert not _workers.worth_a_pool(5.0)
     monkeypatch.setattr(_workers, "cores", lambda: 1)
     assert not _workers.worth_a_pool(1e9)
 

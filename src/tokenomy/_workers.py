@@ -103,7 +103,7 @@ def pool() -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             _pool = ProcessPoolExecutor(
-                max_workers=cores(),
+                max_workers=max(1, cores() - 1),  # this process is the other counter
                 mp_context=multiprocessing.get_context(_start_method()),
                 initializer=_init,
                 initargs=(key,),
@@ -129,9 +129,19 @@ def startup_seconds() -> float:
     return _FORK_START if _start_method() == "fork" else _SPAWN_START
 
 
+def free_cores() -> float:
+    """Cores not busy with other work, by the load average (this process counted as busy)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        return float(cores())
+    return cores() - max(0.0, load - 1.0)
+
+
 def worth_a_pool(serial_seconds: float) -> bool:
-    """Whether worker processes can shorten ``serial_seconds`` of counting still to do here."""
-    if _unavailable is not None or cores() < 2:
+    """Whether worker processes can shorten ``serial_seconds`` of counting still to do here: the
+    pool works, the time left pays for starting it, and another core is free to run it."""
+    if _unavailable is not None or cores() < 2 or free_cores() < 1.5:
         return False
     return serial_seconds > _MIN_SECONDS + startup_seconds()
 
@@ -168,10 +178,11 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
         for task in tasks:
             yield run_here(task)
         return
-    slots = max(1, cores() - 1)  # with this process, one task per core
+    slots = 2 * max(1, cores() - 1)  # a task queued behind each running one: no worker waits on us
     pending: dict[int, tuple[Future[Any], Any, float]] = {}
     ready: dict[int, Any] = {}
     spent = [0.0, 0]  # seconds and tasks counted here
+    last_done = time.monotonic()  # when a worker last returned a task (the next one started then)
 
     def patience() -> float:
         return max(0.2, 3 * spent[0] / spent[1]) if spent[1] else 1.0
@@ -183,11 +194,12 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
         spent[1] += 1
         return result
 
-    def outcome(index: int, timeout: float | None) -> bool:
-        nonlocal executor
+    def outcome(index: int, timeout: float | None) -> None:
+        nonlocal executor, last_done
         future, task, _ = pending[index]
         try:
             ready[index] = future.result(timeout=timeout)
+            last_done = time.monotonic()
         except FutureTimeout:
             future.cancel()  # a worker this slow (starting, or a busy machine): count it here
             ready[index] = counted_here(task)
@@ -198,7 +210,10 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
         else:
             _mark_ready()
         del pending[index]
-        return True
+
+    def age(index: int) -> float:
+        """How long the worker has had this task: queued tasks start when the one before ends."""
+        return time.monotonic() - max(pending[index][2], last_done)
 
     out = 0
     try:
@@ -215,14 +230,13 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
                 ready[index] = counted_here(task)
             for done in [i for i, (future, _, _) in pending.items() if future.done()]:
                 outcome(done, 0)
-            if out in pending and time.monotonic() - pending[out][2] > patience() and len(ready) > slots:
+            if out in pending and age(out) > patience() and len(ready) > slots:
                 outcome(out, 0)  # the output waits on a slow worker: count its task here
             while out in ready:
                 yield ready.pop(out)
                 out += 1
         for index in sorted(pending):
-            waited = time.monotonic() - pending[index][2]
-            outcome(index, max(patience() - waited, 0.0))
+            outcome(index, max(patience() - age(index), 0.0))
             while out in ready:
                 yield ready.pop(out)
                 out += 1

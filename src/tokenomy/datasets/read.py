@@ -91,11 +91,9 @@ def ranges(path: str, size: int, step: int) -> list[FileRange]:
     return [FileRange(path, start, min(start + step, size)) for start in range(0, max(size, 1), step)]
 
 
-def read_range(
-    task: FileRange, max_line_bytes: int, max_bytes: int, tally: Tally
-) -> Iterator[tuple[int, Any]]:
-    """(line number in the range, line bytes or :class:`TooLong`) for the lines of ``task`` that
-    are not blank; ``tally`` counts every line, blank ones included."""
+def read_range(task: FileRange, max_line_bytes: int, max_bytes: int, tally: Tally) -> list[Any]:
+    """Every line of ``task`` (bytes without the newline, or a :class:`TooLong`), blank ones
+    included; ``tally`` gets the lines, bytes and the line that crosses ``max_bytes``."""
     try:
         with _open_raw(task.path) as handle:
             position = task.start
@@ -103,8 +101,9 @@ def read_range(
                 handle.seek(position - 1)
                 if handle.read(1) != b"\n":  # inside a line that belongs to the range before
                     position += _skip_line(handle)
-            if position < task.end:
-                yield from _lines(handle, position, task.end, max_line_bytes, max_bytes, tally)
+            if position >= task.end:
+                return []
+            return _block(handle, position, task.end, max_line_bytes, max_bytes, tally)
     except _STREAM_ERRORS as error:
         raise _file_error(task.path, error) from None
 
@@ -131,53 +130,36 @@ def read_stream(path: str, max_line_bytes: int) -> Iterator[tuple[int, Any]]:
         raise _file_error(path, error) from None
 
 
-def _lines(handle: IO[bytes], position: int, end: int, limit: int, max_bytes: int,
-           tally: Tally) -> Iterator[tuple[int, Any]]:  # fmt: skip
-    """The range read as one block and split (a line a few hundred nanoseconds); the last line,
-    which may run past ``end``, is finished from the file within the line limit."""
+def _block(handle: IO[bytes], position: int, end: int, limit: int, max_bytes: int, tally: Tally) -> list[Any]:
+    """The range read as one block and split in C; the last line, which may run past ``end``, is
+    finished from the file within the line limit."""
     first = position
     block = handle.read(end - position)
-    pieces = block.split(b"\n")
-    rest = pieces.pop()  # after the last newline: part of a line that goes on past the range, or b""
-    if first <= max_bytes < first + len(block):  # only one range holds the line crossing the limit
-        at = first
-        for number, line in enumerate(pieces, start=1):
-            if at + len(line) + 1 > max_bytes:
-                tally.byte_line = number
-                break
-            at += len(line) + 1
+    lines: list[Any] = block.split(b"\n")
+    rest = lines.pop()  # after the last newline: part of a line that goes on past the range, or b""
     position += len(block) - len(rest)
-    number = requests = 0
-    for number, line in enumerate(pieces, start=1):
-        if len(line) > limit:  # the limit is on the line, its newline not counted
-            requests += 1
-            yield number, TooLong(len(line) + 1)
-        elif line.strip():
-            requests += 1
-            yield number, line
-        else:
-            tally.blank(number)
-    tally.requests += requests
-    watch = tally.byte_line is None and first <= max_bytes
+    if lines and max(map(len, lines)) > limit:  # the limit is on the line, its newline not counted
+        lines = [TooLong(len(line) + 1) if len(line) > limit else line for line in lines]
     if rest:
-        number += 1
         tail = b"" if len(rest) > limit else handle.readline(limit + 1 - len(rest))
         line = rest + tail
-        item: Any = line
         size = len(line)
         if size > limit and not line.endswith(b"\n"):
             size += _skip_line(handle)
-            item = TooLong(size)
-        if watch and position <= max_bytes < position + size and tally.byte_line is None:
-            tally.byte_line = number
-        position += size
-        if item is line and not line.strip():
-            tally.blank(number)
+            lines.append(TooLong(size))
         else:
-            tally.requests += 1
-            yield number, item
-    tally.lines += number
+            lines.append(line)
+        position += size
+    if first <= max_bytes < position:  # only one range holds the line that crosses the limit
+        at = first
+        for number, line in enumerate(lines, start=1):
+            at += line.size if isinstance(line, TooLong) else len(line) + 1
+            if at > max_bytes:
+                tally.byte_line = number
+                break
+    tally.lines += len(lines)
     tally.bytes += position - first
+    return lines
 
 
 def _skip_line(handle: IO[bytes]) -> int:

@@ -18,7 +18,7 @@ import json
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -84,38 +84,38 @@ def count_task(spec: Spec, task: Task) -> tuple[DatasetStats, Tally]:
             set_encodings_dir(spec.encodings_dir)
     counter = _counters.get(spec) or _counters.setdefault(spec, _Counter(spec))
     stats, tally = DatasetStats(), Tally()
-    max_bytes = counter.max_bytes
-    if isinstance(task, FileRange) and task.compressed:
-        lines: Iterator[tuple[int, Any]] = _stream(
-            read_stream(task.path, spec.max_line_bytes), max_bytes, tally
-        )
-    elif isinstance(task, FileRange):
-        lines = read_range(task, spec.max_line_bytes, max_bytes, tally)
-    elif isinstance(task, StreamLines):
-        lines = _stream(task.lines, max_bytes, tally)
-    else:
-        tally.lines = tally.requests = len(task.items)
-        lines = iter(enumerate(task.items, start=1))
     with warnings.catch_warnings():  # a retired model would warn once per record; the report names it
         warnings.simplefilter("ignore", DeprecationWarning)
-        counter.run(lines, stats, tally, isinstance(task, Records))
+        if isinstance(task, FileRange) and task.compressed:
+            _stream(counter, read_stream(task.path, spec.max_line_bytes), stats, tally)
+        elif isinstance(task, FileRange):
+            lines = read_range(task, spec.max_line_bytes, counter.max_bytes, tally)
+            counter.run(lines, 1, stats, tally, False)
+        elif isinstance(task, StreamLines):
+            _stream(counter, task.lines, stats, tally)
+        else:
+            tally.lines = len(task.items)
+            counter.run(task.items, 1, stats, tally, True)
+    tally.requests = tally.lines - sum(length for _, length in tally.blank_runs)
     stats.requests, stats.bytes = tally.requests, tally.bytes
     return stats, tally
 
 
-def _stream(lines: Iterable[tuple[int, Any]], max_bytes: int, tally: Tally) -> Iterator[tuple[int, Any]]:
-    number = 0
-    for number, (offset, line) in enumerate(lines, start=1):
+def _stream(counter: _Counter, lines: Iterable[tuple[int, Any]], stats: DatasetStats, tally: Tally) -> None:
+    """Lines given with their byte offsets, counted a few thousand at a time (bounded memory)."""
+    chunk: list[Any] = []
+    for offset, line in lines:
         size = line.size if isinstance(line, TooLong) else len(line)
         tally.bytes += size
-        if offset <= max_bytes < offset + size and tally.byte_line is None:
-            tally.byte_line = number
-        if not isinstance(line, TooLong) and not line.strip():
-            tally.blank(number)
-            continue
-        tally.requests += 1
-        yield number, line
-    tally.lines = number
+        tally.lines += 1
+        if offset <= counter.max_bytes < offset + size and tally.byte_line is None:
+            tally.byte_line = tally.lines
+        chunk.append(line)
+        if len(chunk) >= 2000:
+            counter.run(chunk, tally.lines - len(chunk) + 1, stats, tally, False)
+            chunk = []
+    if chunk:
+        counter.run(chunk, tally.lines - len(chunk) + 1, stats, tally, False)
 
 
 class _Counter:
@@ -136,12 +136,16 @@ class _Counter:
         # framings of plain chats whose encoding is the model's: (framing tokens, output bound, notes)
         self.fast: dict[Any, tuple[int, int, tuple[str, ...]]] = {}
 
-    def run(self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally, records: bool) -> None:
+    def run(self, lines: list[Any], first: int, stats: DatasetStats, tally: Tally, records: bool) -> None:
+        """Count ``lines`` (numbered from ``first``); blank file lines go to ``tally``."""
         if self.spec.kind == "batch":
-            self.batch(lines, stats, tally, copy_bodies=records)
+            self.batch(lines, first, stats, tally, copy_bodies=records)
             return
         each = {"fine-tune": self.example, "chat": self.chat, "text": self.text}[self.spec.kind]
-        for number, raw in lines:
+        for number, raw in enumerate(lines, first):
+            if raw.__class__ is bytes and not raw.strip():
+                tally.blank(number)
+                continue
             try:
                 each(number, raw, stats)
             except _FATAL:
@@ -152,7 +156,7 @@ class _Counter:
     # ---- Batch API lines -------------------------------------------------------------------------
 
     def batch(
-        self, lines: Iterator[tuple[int, Any]], stats: DatasetStats, tally: Tally, copy_bodies: bool
+        self, lines: list[Any], first: int, stats: DatasetStats, tally: Tally, copy_bodies: bool
     ) -> None:
         ids, urls, named, rows, histograms = (
             stats.ids,
@@ -172,17 +176,33 @@ class _Counter:
         hist: Counter[int] = Counter()
         window: int | None = None
         encoding = ""
-        for number, raw in lines:
+        counting, cached_from = count, _CACHED_FROM
+        counted_here = tokens_here = bound_here = 0  # the plain chats of ``row``, added up at the end
+
+        def flush() -> None:
+            nonlocal counted_here, tokens_here, bound_here
+            if counted_here:
+                row[0] += counted_here
+                row[1] += tokens_here
+                row[2] += bound_here
+                row[3] += tokens_here
+                stats.records += counted_here
+            counted_here = tokens_here = bound_here = 0
+
+        for number, raw in enumerate(lines, first):
             record = None
             if raw.__class__ is bytes:  # the common case inline: a UTF-8 line that starts with "{"
                 try:
-                    text = raw.decode("utf-8")
+                    text = raw.decode()
                     record, end = scan(text, 0)
                     if end != len(text) and text[end:].strip(" \t\n\r"):
                         record = None  # extra data: _decoded says so
                 except Exception:  # _decoded reads it again and names the problem
                     record = None
             if record.__class__ is not dict:
+                if raw.__class__ is bytes and not raw.strip():
+                    tally.blank(number)
+                    continue
                 record = _decoded(number, raw, stats)
                 if record is None:
                     continue
@@ -240,44 +260,43 @@ class _Counter:
                 if name != last_name:
                     found = rows.get(name)
                     if found is not None:  # after this task's first record of the model
+                        flush()
                         row, hist, window = found, histograms[name], windows.get(name)
                         encoding, last_name = encodings.get(name, ""), name
                 messages = body.get("messages")
                 if name == last_name and messages.__class__ is list and messages:
                     roles, total = [], 0
-                    for message in messages:
-                        if message.__class__ is not dict or len(message) != 2:
-                            break
-                        role, content = message.get("role"), message.get("content")
-                        if content.__class__ is not str or role.__class__ is not str or role not in plain:
-                            break
-                        roles.append(role)
-                        total += (count(content, model=encoding) if len(content) < _CACHED_FROM
-                                  else encoding_for(encoding).count_cached(content))  # fmt: skip
-                    else:
-                        body["messages"] = tuple(roles)
-                        shape = (url, name, *body.items(), *map(type, body.values()))
+                    try:  # a role that cannot be hashed (a list) raises TypeError: the general way
+                        for message in messages:
+                            if message.__class__ is not dict or len(message) != 2:
+                                break
+                            role, content = message.get("role"), message.get("content")
+                            if role not in plain or content.__class__ is not str:
+                                break
+                            roles.append(role)
+                            total += (counting(content, model=encoding) if len(content) < cached_from
+                                      else encoding_for(encoding).count_cached(content))  # fmt: skip
+                        else:
+                            body["messages"] = tuple(roles)
+                            shape = (url, name, *body.items(), *map(type, body.values()))
+                            body["messages"] = messages
+                            hit = fast.get(shape)  # TypeError for a list or an object among the fields
+                            if hit is not None:
+                                fixed, bound, notes = hit
+                                if notes and id(hit) not in seen:
+                                    seen.add(id(hit))
+                                    stats.add_notes(name, notes)
+                                tokens = fixed + total
+                                counted_here += 1
+                                tokens_here += tokens
+                                bound_here += bound
+                                hist[tokens] += 1
+                                if window is not None and tokens + bound > window:
+                                    stats.add_over_limit(number, custom_id[:64], name, tokens + bound, window)
+                                continue
+                    except TypeError:
                         body["messages"] = messages
-                        try:
-                            hit = fast.get(shape)
-                        except TypeError:  # a list or an object among the fields
-                            hit = None
-                        if hit is not None:
-                            fixed, bound, notes = hit
-                            if notes and id(hit) not in seen:
-                                seen.add(id(hit))
-                                stats.add_notes(name, notes)
-                            tokens = fixed + total
-                            row[0] += 1
-                            row[1] += tokens
-                            row[2] += bound
-                            row[3] += tokens
-                            hist[tokens] += 1
-                            if window is not None and tokens + bound > window:
-                                stats.add_over_limit(number, custom_id[:64], name, tokens + bound, window)
-                            stats.records += 1
-                            continue
-                        # the first time, or anything unusual: the general way below
+                    # the first time, or anything unusual: the general way below
             names: tuple[str, ...] = models or (name,)
             counted = False
             for name in names:
@@ -309,6 +328,7 @@ class _Counter:
                     tally.input_total += inputs
                 counted = True
             stats.records += counted
+        flush()
 
     def body(self, body: dict[str, Any], url: str, endpoint: str, model: str, stats: DatasetStats,
              seen: set[int]) -> tuple[int, int, int] | BaseException:  # fmt: skip
