@@ -28,12 +28,18 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
-    """Rows as an HTML table (for Jupyter's ``_repr_html_``), every cell escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    """Rows as an HTML table (for Jupyter's ``_repr_html_``), every cell escaped; numeric columns
+    are right-aligned and the others left-aligned, inline, whatever the notebook's style sheet."""
+    cells = [[_fmt(c) for c in row] for row in rows]
+    numeric = [bool(cells) and all(_NUMERIC.match(row[i]) for row in cells) for i in range(len(headers))]
+    align = ['style="text-align:right"' if n else 'style="text-align:left"' for n in numeric]
+    head = "".join(f"<th {a}>{html.escape(str(h))}</th>" for h, a in zip(headers, align, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td {a}>{html.escape(c)}</td>" for c, a in zip(row, align, strict=True)) + "</tr>"
+        for row in cells
     )
-    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    style = 'style="text-align:left;font-weight:bold"'
+    caption = f"<caption {style}>{html.escape(title)}</caption>" if title else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

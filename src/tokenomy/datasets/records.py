@@ -532,7 +532,7 @@ def _decoded(number: int, raw: Any, stats: DatasetStats) -> dict[str, Any] | Non
             return None
         except ValueError as error:  # also invalid UTF-8 and integers of more than 4,300 digits
             message = (
-                f"{error.msg} at column {error.colno}"
+                f"{error.msg} (column {error.colno})"
                 if isinstance(error, json.JSONDecodeError)
                 else str(error)
             )

@@ -112,7 +112,7 @@ class WhatIfReport:
         ]
 
     def _title(self) -> str:
-        rate = "Batch API rate (50% off)" if self.batch else "standard rate"
+        rate = "at the Batch API rate, 50% off" if self.batch else "at the standard rate"
         cached = f", {self.cached_share:.0%} of input cached" if self.cached_share else ""
         return f"what if: the same {self.kind} records on each model ({rate}{cached})"
 
@@ -123,7 +123,8 @@ class WhatIfReport:
 
     def _repr_html_(self) -> str:
         notes = html_list(self.notes) if self.notes else ""
-        return f"<div>{html_table(self._headers(), self._rows(), self._title())}{notes}</div>"
+        table = html_table(self._headers(), self._rows(), self._title())
+        return f'<div class="tokenomy-report">{_STYLE}{table}{notes}</div>'
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (amounts as strings)."""
@@ -415,8 +416,11 @@ class DatasetReport:
         high = max(max(h) for h in hists.values())
         spread = high / max(low, 1) > 100
         if spread:
+            from matplotlib.ticker import FuncFormatter
+
             bins = np.geomspace(max(low, 1), high + 1, 50)
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
         else:
             bins = np.linspace(low, high + 1, min(50, high - low + 1) + 1)
         for name, hist in hists.items():
@@ -438,9 +442,9 @@ class DatasetReport:
 
 
 _STYLE = ("<style>.tokenomy-report table{border-collapse:collapse;margin:0 0 .8em 0}"
-          ".tokenomy-report caption{text-align:left;font-weight:bold;padding:.3em 0}"
-          ".tokenomy-report td,.tokenomy-report th{padding:.15em .7em;border-bottom:1px solid #ddd;"
-          "text-align:right}.tokenomy-report td:first-child,.tokenomy-report th:first-child{text-align:left}"
+          ".tokenomy-report caption{padding:.3em 0}"
+          ".tokenomy-report td,.tokenomy-report th{padding:.15em .7em;border-bottom:1px solid #ddd}"
+          ".tokenomy-report th{white-space:nowrap}"
           ".tokenomy-report ul{margin:.2em 0}</style>")  # fmt: skip
 
 
