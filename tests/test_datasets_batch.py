@@ -250,3 +250,12 @@ def test_any_split_gives_the_same_problems(tmp_path: Path) -> None:
         finally:
             run._RANGE_BYTES = saved
         assert json.dumps(split.to_dict()["stats"], sort_keys=True) == serial
+
+
+def test_lone_surrogates_count_as_count_request_counts_them(tmp_path: Path) -> None:
+    """A content with a lone surrogate (valid JSON: "\\ud800") counts as count_request counts it,
+    on the plain-chat path too (the fast backend refuses such text; count() reads it as U+FFFD)."""
+    lines = [line(i, content="a\ud800b \udfff c") for i in range(3)]
+    report = run_all_ways(tmp_path, lines)
+    body = json.loads(lines[0])["body"]
+    assert report.records == 3 and report.total_tokens == 3 * count_request(body, as_of=DAY).tokens

@@ -177,6 +177,8 @@ class _Counter:
         window: int | None = None
         encoding = ""
         counting, cached_from = count, _CACHED_FROM
+        quick: Callable[[str], int] = _no_count
+        cached: Callable[[str], int] = _no_count
         counted_here = tokens_here = bound_here = 0  # the plain chats of ``row``, added up at the end
 
         def flush() -> None:
@@ -263,6 +265,9 @@ class _Counter:
                         flush()
                         row, hist, window = found, histograms[name], windows.get(name)
                         encoding, last_name = encodings.get(name, ""), name
+                        tok = encoding_for(encoding) if encoding else None
+                        quick = tok.counter() if tok else _no_count
+                        cached = tok.count_cached if tok else _no_count
                 messages = body.get("messages")
                 if name == last_name and messages.__class__ is list and messages:
                     roles, total = [], 0
@@ -274,8 +279,10 @@ class _Counter:
                             if role not in plain or content.__class__ is not str:
                                 break
                             roles.append(role)
-                            total += (counting(content, model=encoding) if len(content) < cached_from
-                                      else encoding_for(encoding).count_cached(content))  # fmt: skip
+                            try:
+                                total += quick(content) if len(content) < cached_from else cached(content)
+                            except UnicodeEncodeError:  # a lone surrogate: count() reads it as U+FFFD
+                                total += counting(content, model=encoding)
                         else:
                             body["messages"] = tuple(roles)
                             shape = (url, name, *body.items(), *map(type, body.values()))
@@ -544,6 +551,10 @@ def _decoded(number: int, raw: Any, stats: DatasetStats) -> dict[str, Any] | Non
         return dict(record)
     stats.add_problem(number, "data_type", f"a line is a JSON object, not {_kind(record)}")
     return None
+
+
+def _no_count(text: str) -> int:
+    raise TypeError("no tokenizer")  # a model without one never reaches the plain-chat path
 
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
