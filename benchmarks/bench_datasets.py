@@ -138,3 +138,13 @@ def test_ratios(batch_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
                 ratios = "".join(f"{median[loop] / median[name]:>23.2f}x" for loop in loops)
                 print(f"{name:<42}{median[name]:>8.3f}s{ratios}")
         print(f"load average {os.getloadavg()[0]:.2f}, {rounds} rounds, {_workers.cores()} cores")
+
+
+def test_dask_100k_short_chats(benchmark, batch_file: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same file on a Dask LocalCluster (2 worker processes, its start-up included)."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from tokenomy.dask import analyze as dask_analyze
+
+    benchmark.group = "analyze-100k-short-chats"
+    report = benchmark.pedantic(lambda: dask_analyze([str(batch_file)], as_of=DAY), rounds=1, iterations=1)
+    assert report.to_dict() == tokenomy.analyze(batch_file, as_of=DAY).to_dict()

@@ -434,8 +434,15 @@ class _Counter:
         if record is None:
             return
         counted = False
-        for name in self.names(record):
-            result = count_request({**record, "model": name}, as_of=self.spec.as_of)
+        names = self.names(record)
+        for name in names:
+            try:
+                result = count_request({**record, "model": name}, as_of=self.spec.as_of)
+            except _FATAL:
+                raise
+            except Exception as error:  # one model refusing it (images, say) leaves the others
+                _problem(stats, number, type(error).__name__, error, name if len(names) > 1 else None)
+                continue
             stats.add_notes(name, result.notes)
             bound = result.max_output_tokens or 0
             stats.add_record(name, result.tokens, bound, result.tokens)

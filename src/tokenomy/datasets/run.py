@@ -80,9 +80,10 @@ def collect_file(path: str, spec: Spec, *, parallel: bool | None = None,
                  progress: bool | None = None) -> DatasetStats:  # fmt: skip
     """:func:`collect` for one file (plain, or compressed: gzip, bzip2, xz)."""
     size = check_file(path)
-    bar = progress_bar(size if compression(path) is None else None, progress)
+    plain = compression(path) is None and "://" not in path
+    bar = progress_bar(size if plain else None, progress)
     try:
-        if compression(path) is None and "://" not in path:
+        if plain:
             return collect_tasks(
                 ranges(path, size, _RANGE_BYTES), spec, parallel=parallel, work=size, bar=bar
             )
