@@ -32,6 +32,11 @@ def no_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _workers._unavailable = None
 
 
+def test_free_cores_counts_other_work() -> None:
+    """free_cores is between 0 and the cores this process may use, this process counted as busy."""
+    assert 0 <= _workers.free_cores() <= _workers.cores()
+
+
 def _square(spec: int, task: int) -> int:
     return spec * task * task
 
@@ -85,12 +90,12 @@ def test_the_decision_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     """Work left under the pool's start-up cost stays here, and so does work on a machine whose
     other core is busy; one core never starts a pool."""
     monkeypatch.setattr(_workers, "cores", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    monkeypatch.setattr(_workers, "free_cores", lambda: 2.0)
     monkeypatch.setattr(_workers, "_unavailable", None)
     monkeypatch.setattr(_workers, "_start_method", lambda: "forkserver")
     monkeypatch.setattr(_workers, "_pool", None)
     assert not _workers.worth_a_pool(0.5) and _workers.worth_a_pool(5.0)
-    monkeypatch.setattr(os, "getloadavg", lambda: (2.2, 1.0, 1.0))  # another process on the other core
+    monkeypatch.setattr(_workers, "free_cores", lambda: 1.0)  # another process on the other core
     assert not _workers.worth_a_pool(5.0)
     monkeypatch.setattr(_workers, "cores", lambda: 1)
     assert not _workers.worth_a_pool(1e9)

@@ -17,6 +17,7 @@ SIGINT (Ctrl-C, a notebook kernel shutting down): the caller stops them, without
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -51,8 +52,11 @@ def cores() -> int:
 
 
 def _init(folder: str | None) -> None:
-    # Ctrl-C and a notebook kernel's shutdown signal the whole process group: the caller handles it
+    # Ctrl-C and a notebook kernel's shutdown signal the whole process group: the caller handles it.
+    # SIGINT was blocked since the fork (see _sigint_held), so none is lost to a half-started worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if folder:
         from tokenomy.encodings import set_encodings_dir
 
@@ -79,6 +83,21 @@ def _count_texts(spec: tuple[str, str], texts: Sequence[str]) -> list[int]:
 
 def _count_one(spec: tuple[str, str], text: str) -> int:
     return int(_tokenizer(*spec).count(text))
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked in this thread while workers may start: a worker (and a fork server) inherits
+    the mask, so a Ctrl-C during its start-up waits until it ignores SIGINT. Here, a SIGINT that
+    arrived meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _start_method() -> str:
@@ -130,12 +149,19 @@ def startup_seconds() -> float:
 
 
 def free_cores() -> float:
-    """Cores not busy with other work, by the load average (this process counted as busy)."""
+    """Cores not busy with other work (this process counted as busy): the larger of Linux's count
+    of runnable tasks now and the one-minute load average, so a busy machine is seen at once and
+    a machine that just became idle a little later (waiting costs less than a crowded core)."""
     try:
-        load = os.getloadavg()[0]
+        busy = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
         return float(cores())
-    return cores() - max(0.0, load - 1.0)
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            busy = max(busy, float(handle.read().split()[3].split("/")[0]))
+    except (OSError, IndexError, ValueError):
+        pass
+    return cores() - max(0.0, busy - 1.0)
 
 
 def worth_a_pool(serial_seconds: float) -> bool:
@@ -185,7 +211,8 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
     last_done = time.monotonic()  # when a worker last returned a task (the next one started then)
 
     def patience() -> float:
-        return max(0.2, 3 * spent[0] / spent[1]) if spent[1] else 1.0
+        # counting a late task again costs one task's time here: waiting much longer never pays
+        return max(0.005, 1.5 * spent[0] / spent[1]) if spent[1] else 1.0
 
     def counted_here(task: Any) -> Any:
         started = time.monotonic()
@@ -221,7 +248,9 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
             submitted = False
             if executor is not None and len(pending) < slots:
                 try:
-                    pending[index] = (executor.submit(fn, spec, task), task, time.monotonic())
+                    with _sigint_held():  # submit starts a worker when none is idle
+                        future = executor.submit(fn, spec, task)
+                    pending[index] = (future, task, time.monotonic())
                     submitted = True
                 except (RuntimeError, OSError) as error:  # BrokenProcessPool is a RuntimeError
                     _broken(error)
