@@ -170,6 +170,9 @@ class _Counter:
         seen: set[int] = set()
         scan, windows, encodings, plain = _scan, self.windows, self.encodings, _PLAIN_ROLES
         methods, supported, countable, fast = self.methods, self.supported, self.countable, self.fast
+        only_method = next(iter(methods)) if len(methods) == 1 else None  # "POST": no hash per line
+        last_shape: tuple[Any, ...] = ()
+        last_hit: tuple[int, int, tuple[str, ...]] | None = None
         last_url = last_model = endpoint = None
         last_name: str | None = None
         url_ok, url_row, model_row, row = False, [0, 0], [0, 0], [0, 0, 0, 0, 0]
@@ -225,7 +228,7 @@ class _Counter:
                 key = custom_id if len(custom_id) <= 64 else id_key(custom_id)
                 if ids.setdefault(key, number) != number:
                     problem(number, "duplicate_custom_id", duplicate_message(key))
-            if method.__class__ is not str or method not in methods:
+            if method != only_method and (method.__class__ is not str or method not in methods):
                 problem(number, "invalid_method", f"method {_short(method)}: the Batch API takes "
                         f"{' or '.join(sorted(self.methods))} only")  # fmt: skip
             if url.__class__ is not str:
@@ -287,7 +290,10 @@ class _Counter:
                             body["messages"] = tuple(roles)
                             shape = (url, name, *body.items(), *map(type, body.values()))
                             body["messages"] = messages
-                            hit = fast.get(shape)  # TypeError for a list or an object among the fields
+                            if shape != last_shape:  # comparing the last line's costs less than hashing
+                                # TypeError for a list or an object among the fields
+                                last_hit, last_shape = fast.get(shape), shape
+                            hit = last_hit
                             if hit is not None:
                                 fixed, bound, notes = hit
                                 if notes and id(hit) not in seen:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy._workers import map_ordered, worth_a_pool
+from tokenomy._workers import map_ordered, startup_seconds, worth_a_pool
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges, read_stream
 from tokenomy.datasets.records import KINDS, MODEL_CHECKS, Records, Spec, StreamLines, Task, count_task
 from tokenomy.datasets.stats import LIST_CAP, DatasetStats, FileTally, Tally
@@ -100,17 +100,32 @@ def collect_tasks(tasks: Iterable[Task], spec: Spec, *, parallel: bool | None, w
     first = next(tasks, None)
     if first is None:
         return assemble(spec, [])
-    started = time.monotonic()
-    stats, tally = count_task(spec, first)
-    raise_if_wrong_call(stats)
-    if parallel is None:
-        done = _weight(first, tally)
-        left = (time.monotonic() - started) / max(done, 1) * max((work or 0) - done, 0)
-        parallel = worth_a_pool(left)
-    rest = map_ordered(count_task, spec, tasks, use_pool=parallel)
-    stats = assemble(spec, itertools.chain([(stats, tally)], rest), bar)
+    if parallel is None and work is not None and work >= 8 * _RANGE_BYTES and startup_seconds() == 0.0:
+        # a pool that runs costs nothing to use: a big file goes to it from its first task
+        parts: Iterator[tuple[DatasetStats, Tally]] = map_ordered(
+            count_task, spec, itertools.chain([first], tasks), use_pool=worth_a_pool(float("inf"))
+        )
+    else:
+        started = time.monotonic()
+        stats, tally = count_task(spec, first)
+        raise_if_wrong_call(stats)
+        if parallel is None:
+            done = _weight(first, tally)
+            left = (time.monotonic() - started) / max(done, 1) * max((work or 0) - done, 0)
+            parallel = worth_a_pool(left)
+        rest = map_ordered(count_task, spec, tasks, use_pool=parallel)
+        parts = itertools.chain([(stats, tally)], rest)
+    stats = assemble(spec, _checked_first(parts), bar)
     raise_if_wrong_call(stats)
     return stats
+
+
+def _checked_first(parts: Iterator[tuple[DatasetStats, Tally]]) -> Iterator[tuple[DatasetStats, Tally]]:
+    """``parts``, raising after the first if it says the call is wrong (before the rest is read)."""
+    for i, part in enumerate(parts):
+        if i == 0:
+            raise_if_wrong_call(part[0])
+        yield part
 
 
 def assemble(spec: Spec, parts: Iterable[tuple[DatasetStats, Tally]],

@@ -9,6 +9,8 @@ the later line whichever partial is merged first.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +114,9 @@ class DatasetStats:
         if offset:
             self.over_limit = [(line + offset, *rest) for line, *rest in self.over_limit]  # type: ignore[misc]
             self.problems = [(line + offset, check, message) for line, check, message in self.problems]
-            self.ids = {key: line + offset for key, line in self.ids.items()}
+            # in C: this runs in the process that merges, for every line of every partial
+            lines = map(operator.add, self.ids.values(), itertools.repeat(offset))
+            self.ids = dict(zip(self.ids, lines, strict=True))
             for seen in (self.urls, self.named_models):
                 for row in seen.values():
                     row[0] += offset
@@ -144,16 +148,16 @@ class DatasetStats:
                     mine_seen[key] = [at, lines]
                 else:
                     row[0], row[1] = min(row[0], at), row[1] + lines
-        ids = self.ids
-        for key, line in other.ids.items():
-            first = ids.get(key)
-            if first is None:
-                ids[key] = line
-            else:  # the later of the two lines is the repeat, whichever partial came first
-                ids[key] = min(first, line)
-                self.problem_count += 1
-                self.checks["duplicate_custom_id"] += 1
-                self.problems.append((max(first, line), "duplicate_custom_id", duplicate_message(key)))
+        ids, their_ids = self.ids, other.ids
+        repeated = ids.keys() & their_ids.keys() if ids and their_ids else set()  # in C: usually empty
+        earlier = {key: min(ids[key], their_ids[key]) for key in repeated}
+        for key in repeated:  # the later of the two lines is the repeat, whichever partial came first
+            self.problem_count += 1
+            self.checks["duplicate_custom_id"] += 1
+            later = max(ids[key], their_ids[key])
+            self.problems.append((later, "duplicate_custom_id", duplicate_message(key)))
+        ids.update(their_ids)
+        ids.update(earlier)
         self.problems = sorted(self.problems)[:LIST_CAP]
         self.skipped.update(other.skipped)
         for name, notes in other.notes.items():
