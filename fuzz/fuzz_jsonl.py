@@ -13,7 +13,8 @@ from datetime import date
 import atheris
 
 with atheris.instrument_imports():
-    from tokenomy.datasets.records import StreamLines, count_task
+    from tokenomy.datasets.lines import StreamLines
+    from tokenomy.datasets.records import count_task
     from tokenomy.datasets.run import make_spec
 
 KINDS = ("batch", "fine-tune", "chat", "text")

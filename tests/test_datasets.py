@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from tokenomy import analyze, count_messages, count_request, default_epochs, estimate_cost, fine_tuning_cost
 from tokenomy.datasets import DatasetStats, collect, report_from_stats
-from tokenomy.datasets.records import Records, count_task
+from tokenomy.datasets.lines import Records
+from tokenomy.datasets.records import count_task
 from tokenomy.datasets.run import finish_file, make_spec
 from tokenomy.datasets.stats import FileTally
 from tokenomy.errors import TokenomyError

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from tokenomy.datasets import DatasetReport, DatasetStats, report_from_stats
+from tokenomy.datasets.lines import Records, Spec
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges
-from tokenomy.datasets.records import Records, Spec, count_task
+from tokenomy.datasets.records import count_task
 from tokenomy.datasets.run import assemble, make_spec
 from tokenomy.datasets.stats import Tally
 from tokenomy.encodings import encodings_dir

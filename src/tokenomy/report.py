@@ -74,3 +74,14 @@ def html_list(items: Sequence[str], title: str = "") -> str:
     """Items as an HTML list under an optional heading, every item escaped."""
     head = f"<p><b>{html.escape(title)}</b></p>" if title else ""
     return head + "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+_STYLE = ("<style>.tokenomy-report table{border-collapse:collapse;margin:0 0 .8em 0}"
+          ".tokenomy-report caption{padding:.3em 0}"
+          ".tokenomy-report td,.tokenomy-report th{padding:.15em .7em;border-bottom:1px solid #ddd}"
+          ".tokenomy-report th{white-space:nowrap}.tokenomy-report ul{margin:.2em 0}</style>")  # fmt: skip
+
+
+def html_report(parts: Sequence[str]) -> str:
+    """Rendered parts (tables, lists) as one block with light rules between rows."""
+    return '<div class="tokenomy-report">' + _STYLE + "".join(parts) + "</div>"

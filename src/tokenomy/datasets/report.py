@@ -1,4 +1,4 @@
-"""Dataset reports: :func:`analyze`, :class:`DatasetReport` and the what-if across models.
+"""Dataset reports: :func:`analyze` and :class:`DatasetReport`.
 
 Everything that adds up is exact integers in a :class:`~tokenomy.datasets.DatasetStats`; cost is
 priced once per model at the end, in ``Decimal``, through :func:`~tokenomy.cost_of_request` (so an
@@ -17,17 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from tokenomy._data import table
-from tokenomy.cost import Cost, cost_of_request, default_epochs, estimate_cost, fine_tuning_cost
+from tokenomy.cost import Cost, default_epochs
+from tokenomy.datasets.plot import plot_histograms
 from tokenomy.datasets.read import MAX_LINE_BYTES
 from tokenomy.datasets.run import collect
 from tokenomy.datasets.stats import DatasetStats
+from tokenomy.datasets.whatif import BOUND_NOTE, WhatIfReport, price, what_if_report
 from tokenomy.errors import DatasetError, PriceUnavailableError
-from tokenomy.registry import DateLike, day_of, resolve
-from tokenomy.report import html_list, html_table, money, text_table
-from tokenomy.requests import RequestCount
+from tokenomy.registry import DateLike, day_of
+from tokenomy.report import html_list, html_report, html_table, money, text_table
 
 _SHOWN_PROBLEMS = 10
-_BOUND_NOTE = "output priced at each request's max_tokens (times n): an upper bound, not an estimate"
 
 
 @dataclass(frozen=True)
@@ -43,99 +43,6 @@ class ModelTotals:
     cost_note: str = ""
     over_limit: int = 0
     output_is_bound: bool = False
-
-
-def price(model: str, input_tokens: int, output_tokens: int, *, kind: str, endpoint: str | None, day: date,
-          batch: bool, cached_tokens: int = 0, bound: bool = False, epochs: int = 1) -> Cost:  # fmt: skip
-    """What ``model`` charges for these totals, by the rules of ``endpoint`` (None: plain tokens)."""
-    if kind == "fine-tune":
-        return fine_tuning_cost(model, input_tokens, epochs=epochs, as_of=day)
-    if endpoint is None or cached_tokens:
-        return estimate_cost(model, input_tokens, output_tokens, cached_tokens, batch=batch, as_of=day)
-    info = resolve(model, day, warn=False)
-    request = RequestCount(
-        tokens=input_tokens,
-        model=model,
-        snapshot=info.snapshot,
-        encoding=info.encoding or "",
-        endpoint=endpoint,
-        exact=True,
-        max_output_tokens=output_tokens if bound else None,
-        as_of=day,
-    )
-    return cost_of_request(request, output_tokens=None if bound else output_tokens, batch=batch)
-
-
-@dataclass(frozen=True)
-class WhatIfRow:
-    """The same records counted and priced as one model."""
-
-    model: str
-    records: int
-    input_tokens: int
-    cached_input_tokens: int
-    output_tokens: int
-    over_limit: int
-    cost: Cost | None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class WhatIfReport:
-    """Each model's exact count of the same records, and its price (:meth:`DatasetReport.what_if`)."""
-
-    kind: str
-    rows: tuple[WhatIfRow, ...]
-    batch: bool
-    cached_share: float
-    output_is_bound: bool
-    problems: int = 0
-    notes: tuple[str, ...] = ()
-
-    def _rows(self) -> list[list[object]]:
-        return [[r.model, r.records, r.input_tokens, r.output_tokens, r.over_limit,
-                 money(r.cost.input + r.cost.cached_input) if r.cost else "n/a",
-                 money(r.cost.output) if r.cost else "n/a", money(r.cost.total) if r.cost else "n/a"]
-                for r in self.rows]  # fmt: skip
-
-    def _headers(self) -> list[str]:
-        output = "output bound" if self.output_is_bound else "output tokens"
-        return [
-            "model",
-            "records",
-            "input tokens",
-            output,
-            "over window",
-            "input cost",
-            "output cost",
-            "total",
-        ]
-
-    def _title(self) -> str:
-        rate = "at the Batch API rate, 50% off" if self.batch else "at the standard rate"
-        cached = f", {self.cached_share:.0%} of input cached" if self.cached_share else ""
-        return f"what if: the same {self.kind} records on each model ({rate}{cached})"
-
-    def __str__(self) -> str:
-        parts = [text_table(self._headers(), self._rows(), self._title())]
-        parts += [f"note: {n}" for n in self.notes]
-        return "\n".join(parts)
-
-    def _repr_html_(self) -> str:
-        notes = html_list(self.notes) if self.notes else ""
-        table = html_table(self._headers(), self._rows(), self._title())
-        return f'<div class="tokenomy-report">{_STYLE}{table}{notes}</div>'
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (amounts as strings)."""
-        return {
-            "kind": self.kind, "batch": self.batch, "cached_share": self.cached_share,
-            "output_is_bound": self.output_is_bound, "problems": self.problems, "notes": list(self.notes),
-            "models": [{"model": r.model, "records": r.records, "input_tokens": r.input_tokens,
-                        "cached_input_tokens": r.cached_input_tokens, "output_tokens": r.output_tokens,
-                        "over_limit": r.over_limit, "cost": None if r.cost is None else r.cost.to_dict(),
-                        "note": r.note} for r in self.rows],
-        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -202,8 +109,14 @@ class DatasetReport:
             "mean": round(mean, 2),
         }
 
-    def what_if(self, models: str | Iterable[str], *, batch: bool | None = None, cached_share: float = 0.0,
-                output_tokens: int | None = None) -> WhatIfReport:  # fmt: skip
+    def what_if(
+        self,
+        models: str | Iterable[str],
+        *,
+        batch: bool | None = None,
+        cached_share: float = 0.0,
+        output_tokens: int | None = None,
+    ) -> WhatIfReport:
         """The same records counted again as each of ``models`` (its own tokenizer and framing
         rules: exact counts, not a price ratio) and priced.
 
@@ -229,38 +142,23 @@ class DatasetReport:
         ):
             raise DatasetError(f"output_tokens is a whole number per record, not {output_tokens!r}")
         if self.source is None:
-            raise DatasetError("what_if reads the records again: analyze a file, or a list of records, "
-                               "not a one-shot iterator")  # fmt: skip
+            raise DatasetError(
+                "what_if reads the records again: analyze a file, or a list of records, "
+                "not a one-shot iterator"
+            )
         stats = collect(
             self.source, self.kind, as_of=self.as_of, models=names, max_line_bytes=self.max_line_bytes
         )
-        at_batch = self.batch if batch is None else bool(batch)
-        rows, notes = [], []
-        for name in dict.fromkeys(names):
-            records, prompt, bound, billed, over = stats.models.get(name, [0, 0, 0, 0, 0])
-            output = bound if output_tokens is None else output_tokens * records
-            cached = math.floor(prompt * cached_share)
-            cost, note = None, ""
-            try:
-                cost = price(name, billed if self.kind == "fine-tune" else prompt, output, kind=self.kind,
-                             endpoint=self.endpoint, day=self.as_of or date.today(), batch=at_batch,
-                             cached_tokens=cached, bound=output_tokens is None and bound > 0,
-                             epochs=self.epochs or 1)  # fmt: skip
-                notes += list(cost.notes)
-            except PriceUnavailableError as error:
-                note = str(error)
-                notes.append(f"{name}: {error}")
-            rows.append(WhatIfRow(name, records, prompt, cached, output, over, cost, note))
-        if output_tokens is None and any(r.output_tokens for r in rows):
-            notes.append(_BOUND_NOTE)
-        return WhatIfReport(
+        return what_if_report(
+            stats,
             self.kind,
-            tuple(rows),
-            at_batch,
-            float(cached_share),
-            output_tokens is None,
-            stats.problem_count,
-            tuple(dict.fromkeys(notes)),
+            names,
+            endpoint=self.endpoint,
+            day=self.as_of or date.today(),
+            batch=self.batch if batch is None else bool(batch),
+            cached_share=float(cached_share),
+            output_tokens=output_tokens,
+            epochs=self.epochs or 1,
         )
 
     # ---- rendering -------------------------------------------------------------------------------
@@ -269,15 +167,31 @@ class DatasetReport:
         s = self.stats
         rows: list[list[object]] = [["records", self.records]]
         if self.kind == "batch" and s.requests:
-            rows.append(["file", f"{s.requests:,} requests, {s.bytes / 1e6:,.1f} MB" if s.bytes
-                         else f"{s.requests:,} requests"])  # fmt: skip
+            rows.append(
+                [
+                    "file",
+                    f"{s.requests:,} requests, {s.bytes / 1e6:,.1f} MB"
+                    if s.bytes
+                    else f"{s.requests:,} requests",
+                ]
+            )
         rows.append(["input tokens", self.total_tokens])
         dist = self.distribution()
         if dist["min"] is not None:
-            rows.append(["tokens per record", f"min {dist['min']:,} · median {dist['p50']:,} · p95 "
-                         f"{dist['p95']:,} · max {dist['max']:,} · mean {dist['mean']:,}"])  # fmt: skip
-        rows += [["over the context window" if self.kind != "fine-tune" else "over the example limit",
-                  s.over_limit_count], ["problems", s.problem_count]]  # fmt: skip
+            rows.append(
+                [
+                    "tokens per record",
+                    f"min {dist['min']:,} · median {dist['p50']:,} · p95 "
+                    f"{dist['p95']:,} · max {dist['max']:,} · mean {dist['mean']:,}",
+                ]
+            )
+        rows += [
+            [
+                "over the context window" if self.kind != "fine-tune" else "over the example limit",
+                s.over_limit_count,
+            ],
+            ["problems", s.problem_count],
+        ]
         if self.epochs is not None:
             rows.append(["epochs", self.epochs])
         rate = " (Batch API rate)" if self.batch and self.kind == "batch" else ""
@@ -316,17 +230,38 @@ class DatasetReport:
                 else "standard"
             )
             if self.kind == "fine-tune":
-                rows.append([m.model, m.records, m.prompt_tokens, m.billed_tokens, m.over_limit,
-                             money(c.total) if c else "n/a", rate])  # fmt: skip
+                rows.append(
+                    [
+                        m.model,
+                        m.records,
+                        m.prompt_tokens,
+                        m.billed_tokens,
+                        m.over_limit,
+                        money(c.total) if c else "n/a",
+                        rate,
+                    ]
+                )
             else:
-                rows.append([m.model, m.records, m.prompt_tokens, m.output_tokens_bound, m.over_limit,
-                             money(c.input + c.cached_input) if c else "n/a", money(c.output) if c else "n/a",
-                             money(c.total) if c else "n/a", rate])  # fmt: skip
+                rows.append(
+                    [
+                        m.model,
+                        m.records,
+                        m.prompt_tokens,
+                        m.output_tokens_bound,
+                        m.over_limit,
+                        money(c.input + c.cached_input) if c else "n/a",
+                        money(c.output) if c else "n/a",
+                        money(c.total) if c else "n/a",
+                        rate,
+                    ]
+                )
         return rows
 
     def _problem_rows(self) -> list[list[object]]:
-        return [[f"line {line:,}", check, message]
-                for line, check, message in sorted(self.stats.problems)[:_SHOWN_PROBLEMS]]  # fmt: skip
+        return [
+            [f"line {line:,}", check, message]
+            for line, check, message in sorted(self.stats.problems)[:_SHOWN_PROBLEMS]
+        ]
 
     def _over_rows(self) -> list[list[object]]:
         return [
@@ -361,7 +296,7 @@ class DatasetReport:
         )
 
     def _repr_html_(self) -> str:
-        parts = [_STYLE, html_table(["", ""], self._summary_rows(), self._title())]
+        parts = [html_table(["", ""], self._summary_rows(), self._title())]
         if self.models:
             parts.append(html_table(self._model_headers(), self._model_rows(), "per model"))
         if self.stats.problems:
@@ -369,87 +304,53 @@ class DatasetReport:
             title = f"first problems ({self.stats.problem_count:,} in all)" if more > 0 else "problems"
             parts.append(html_table(["line", "check", "message"], self._problem_rows(), title))
         if self.stats.over_limit:
-            parts.append(html_table(["line", "id", "model", "tokens", "limit"], self._over_rows(),
-                                    f"over the window ({self.stats.over_limit_count:,} in all)"))  # fmt: skip
+            parts.append(
+                html_table(
+                    ["line", "id", "model", "tokens", "limit"],
+                    self._over_rows(),
+                    f"over the window ({self.stats.over_limit_count:,} in all)",
+                )
+            )
         if self.notes:
             parts.append(html_list(self.notes, "notes"))
-        return '<div class="tokenomy-report">' + "".join(parts) + "</div>"
+        return html_report(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (amounts as strings)."""
         return {
-            "kind": self.kind, "as_of": self.as_of.isoformat() if self.as_of else None,
-            "records": self.records, "total_tokens": self.total_tokens, "distribution": self.distribution(),
-            "epochs": self.epochs, "batch": self.batch, "endpoint": self.endpoint,
+            "kind": self.kind,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "records": self.records,
+            "total_tokens": self.total_tokens,
+            "distribution": self.distribution(),
+            "epochs": self.epochs,
+            "batch": self.batch,
+            "endpoint": self.endpoint,
             "total_cost": None if self.total_cost is None else str(self.total_cost),
             "models": [
-                {"model": m.model, "records": m.records, "prompt_tokens": m.prompt_tokens,
-                 "output_tokens_bound": m.output_tokens_bound, "billed_tokens": m.billed_tokens,
-                 "over_limit": m.over_limit, "cost": None if m.cost is None else m.cost.to_dict(),
-                 "cost_note": m.cost_note}
+                {
+                    "model": m.model,
+                    "records": m.records,
+                    "prompt_tokens": m.prompt_tokens,
+                    "output_tokens_bound": m.output_tokens_bound,
+                    "billed_tokens": m.billed_tokens,
+                    "over_limit": m.over_limit,
+                    "cost": None if m.cost is None else m.cost.to_dict(),
+                    "cost_note": m.cost_note,
+                }
                 for m in self.models
             ],
             "notes": list(self.notes),
             "stats": self.stats.to_dict(),
-        }  # fmt: skip
+        }
 
     def plot(self, ax: Any = None) -> Any:
         """Histogram of tokens per record, one per model, on a log axis when the counts spread over
         more than two orders of magnitude; a model's context window is drawn only when the data
         reaches near it (needs matplotlib: ``pip install "tokenomy[plot]"``)."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError('report.plot() needs matplotlib: pip install "tokenomy[plot]"') from None
-        import numpy as np
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
         hists = {m.model: self.stats.histograms.get(m.model, Counter()) for m in self.models}
-        hists = {name: h for name, h in hists.items() if h}
-        ax.set_xlabel("input tokens per record")
-        ax.set_ylabel("records")
-        ax.set_title(f"{self.kind} dataset: {self.records:,} records")
-        if not hists:
-            return ax
-        low = min(min(h) for h in hists.values())
-        high = max(max(h) for h in hists.values())
-        spread = high / max(low, 1) > 100
-        if spread:
-            from matplotlib.ticker import FuncFormatter
-
-            bins = np.geomspace(max(low, 1), high + 1, 50)
-            ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
-        else:
-            bins = np.linspace(low, high + 1, min(50, high - low + 1) + 1)
-        for name, hist in hists.items():
-            values = sorted(hist)
-            ax.hist(
-                [max(v, 1) if spread else v for v in values],
-                bins=bins,
-                weights=[hist[v] for v in values],
-                alpha=0.6 if len(hists) > 1 else 0.9,
-                label=f"{name} ({sum(hist.values()):,})",
-            )
-        for name in hists:
-            limit = next((m.over_limit for m in self.models if m.model == name), 0)
-            window = _window(name, self.as_of)
-            if window is not None and (window <= 1.25 * high or limit):
-                ax.axvline(window, color="red", linestyle="--", label=f"{name} window ({window:,})")
-        ax.legend(loc="best", fontsize="small")
-        return ax
-
-
-_STYLE = ("<style>.tokenomy-report table{border-collapse:collapse;margin:0 0 .8em 0}"
-          ".tokenomy-report caption{padding:.3em 0}"
-          ".tokenomy-report td,.tokenomy-report th{padding:.15em .7em;border-bottom:1px solid #ddd}"
-          ".tokenomy-report th{white-space:nowrap}"
-          ".tokenomy-report ul{margin:.2em 0}</style>")  # fmt: skip
-
-
-def _window(model: str, as_of: date | None) -> int | None:
-    return resolve(model, as_of or date.today(), warn=False).context_window
+        over = {m.model: m.over_limit for m in self.models}
+        return plot_histograms(hists, over, f"{self.kind} dataset: {self.records:,} records", self.as_of, ax)
 
 
 def _endpoint(stats: DatasetStats, kind: str) -> str | None:
@@ -480,15 +381,24 @@ def report_from_stats(
     for name, (records, prompt, bound, billed, over) in sorted(stats.models.items()):
         cost, note = None, ""
         try:
-            cost = price(name, billed if kind == "fine-tune" else prompt, bound, kind=kind, endpoint=endpoint,
-                         day=day, batch=batch, bound=bound > 0, epochs=epochs or 1)  # fmt: skip
+            cost = price(
+                name,
+                billed if kind == "fine-tune" else prompt,
+                bound,
+                kind=kind,
+                endpoint=endpoint,
+                day=day,
+                batch=batch,
+                bound=bound > 0,
+                epochs=epochs or 1,
+            )
             notes += list(cost.notes)
         except PriceUnavailableError as error:
             note = str(error)
             notes.append(note)
         totals.append(ModelTotals(name, records, prompt, bound, billed, cost, note, over, bound > 0))
     if any(t.output_is_bound for t in totals):
-        notes.append(_BOUND_NOTE)
+        notes.append(BOUND_NOTE)
     if batch and any(t.cost is not None and t.cost.batch for t in totals):
         notes.append("priced at the Batch API rate: half the standard price where no batch price is listed")
     for name, model_notes in sorted(stats.notes.items()):
@@ -546,7 +456,9 @@ def analyze(
     >>> report.records, report.total_tokens, report.models[0].output_tokens_bound
     (1, 8, 10)
     """
-    stats = collect(source, kind, model, as_of=as_of, parallel=parallel, progress=progress,
-                    max_line_bytes=max_line_bytes)  # fmt: skip
-    return report_from_stats(stats, kind, as_of=as_of, epochs=epochs, source=_kept(source),
-                             max_line_bytes=max_line_bytes)  # fmt: skip
+    stats = collect(
+        source, kind, model, as_of=as_of, parallel=parallel, progress=progress, max_line_bytes=max_line_bytes
+    )
+    return report_from_stats(
+        stats, kind, as_of=as_of, epochs=epochs, source=_kept(source), max_line_bytes=max_line_bytes
+    )

@@ -17,8 +17,9 @@ from typing import Any
 
 from tokenomy._data import table
 from tokenomy._workers import map_ordered, startup_seconds, worth_a_pool
+from tokenomy.datasets.lines import KINDS, MODEL_CHECKS, Records, Spec, StreamLines, Task
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges, read_stream
-from tokenomy.datasets.records import KINDS, MODEL_CHECKS, Records, Spec, StreamLines, Task, count_task
+from tokenomy.datasets.records import count_task
 from tokenomy.datasets.stats import LIST_CAP, DatasetStats, FileTally, Tally
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import DatasetError
