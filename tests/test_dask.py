@@ -27,7 +27,9 @@ def test_dask_report_equals_single_machine(tmp_path: Path) -> None:
     local = analyze(path, kind="batch", as_of=DAY, parallel=False).to_dict()
     distributed = dask_analyze([str(path)], kind="batch", as_of=DAY, blocksize=40_000).to_dict()
     assert json.dumps(distributed, sort_keys=True) == json.dumps(local, sort_keys=True)
-    assert local["stats"]["problem_count"] == 4 and local["stats"]["over_limit_count"] == 2
+    # 2 bad lines twice, 2 models besides the first, 48 custom_ids used again
+    assert local["stats"]["problem_count"] == 54 and local["stats"]["over_limit_count"] == 2
+    assert local["stats"]["checks"]["duplicate_custom_id"] == 48
 
 
 def test_count_tokens_on_a_bag() -> None:

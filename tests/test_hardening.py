@@ -142,8 +142,9 @@ def test_analyze_any_lines(tmp_path_factory: pytest.TempPathFactory, lines: list
         report = tokenomy.analyze(path, kind=kind, model="gpt-4o-2024-08-06", as_of=DAY, parallel=False)
     except ALLOWED:
         return
-    non_blank = sum(1 for line in lines if line.replace("\n", " ").strip())
-    assert report.records + report.stats.problem_count == non_blank
+    # blank as JSON reads it (a line of "\x1f" is not blank); a line may break several rules
+    non_blank = sum(1 for line in lines if line.replace("\n", " ").encode("utf-8", "surrogatepass").strip())
+    assert report.records <= report.stats.requests == non_blank <= report.records + report.stats.problem_count
 
 
 @given(argv=st.lists(st.sampled_from(["count", "fit", "chunk", "cost", "analyze", "models", "--json", "-m",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tokenomy.errors import (
     BudgetError,
     BudgetExceededError,
+    DatasetError,
     EncodingError,
     EncodingFileError,
     EncodingUnavailableError,
@@ -124,6 +125,7 @@ __all__ = [
     "Calibration",
     "Chunk",
     "Cost",
+    "DatasetError",
     "DatasetReport",
     "DatasetStats",
     "EmbeddingInputCount",

@@ -160,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_count_arg, help="fine-tuning epochs (default: OpenAI's rule)")
     p.add_argument("--engine", choices=["local", "dask"], default="local", help="where to compute")
     p.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
+    p.add_argument("--what-if", metavar="MODELS",
+                   help="also count and price the same records on each of these models (comma-separated)")
+    p.add_argument("--max-line-bytes", type=_count_arg, default=64 << 20, metavar="N",
+                   help="longer lines are reported as problems, not read")  # fmt: skip
     _add_common(p)
     p.set_defaults(handler=_analyze)
 
@@ -511,24 +515,22 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.engine == "dask":
         from tokenomy.dask import analyze as dask_analyze
 
-        report = dask_analyze(
-            args.paths,
-            kind=args.kind,
-            model=args.model,
-            as_of=args.as_of,
-            epochs=args.epochs,
-            scheduler=args.scheduler,
-        )
+        report = dask_analyze(args.paths, kind=args.kind, model=args.model, as_of=args.as_of,
+                              epochs=args.epochs, scheduler=args.scheduler,
+                              max_line_bytes=args.max_line_bytes)  # fmt: skip
     else:
-        from tokenomy.datasets import collect, report_from_stats
-
-        stats = None
-        for path in args.paths:
-            part = collect(path, args.kind, args.model, as_of=args.as_of)
-            stats = part if stats is None else stats.merge(part)
-        assert stats is not None
-        report = report_from_stats(stats, args.kind, as_of=args.as_of, epochs=args.epochs)
-    _print(args, report.to_dict(), str(report))
+        source = Path(args.paths[0]) if len(args.paths) == 1 else [Path(p) for p in args.paths]
+        report = tokenomy.analyze(source, args.kind, args.model, as_of=args.as_of, epochs=args.epochs,
+                                  max_line_bytes=args.max_line_bytes)  # fmt: skip
+    data, text = report.to_dict(), str(report)
+    if args.what_if:
+        if args.engine == "dask":
+            report = tokenomy.analyze([Path(p) for p in args.paths], args.kind, args.model, as_of=args.as_of,
+                                      epochs=args.epochs, max_line_bytes=args.max_line_bytes)  # fmt: skip
+        what_if = report.what_if([m for m in args.what_if.split(",") if m.strip()])
+        data["what_if"] = what_if.to_dict()
+        text += "\n\n" + str(what_if)
+    _print(args, data, text)
     return 0
 
 

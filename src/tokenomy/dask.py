@@ -1,11 +1,12 @@
 """Dataset analysis and reconciliation on a Dask cluster (``pip install "tokenomy[dask]"``).
 
-:func:`reconcile` is :func:`tokenomy.reconcile` with the request lines counted on the cluster
-(the results are indexed on this machine, a few integers per line, and joined as partitions return).
-:func:`analyze` computes the same report as :func:`tokenomy.analyze`: each partition of lines
-becomes a :class:`~tokenomy.datasets.DatasetStats` partial (a few KB of exact integers), the
-partials are renumbered to file line numbers and merged, and cost is priced once at the end.
-Workers receive a small spec (kind, model, date, the vocabulary folder), never Encoding objects,
+For Batch files, :func:`reconcile` is :func:`tokenomy.reconcile` with the request lines counted
+on the cluster (the results are indexed on this machine, a few integers per line, and joined as
+partitions return). :func:`analyze` computes the same report as :func:`tokenomy.analyze`, with the
+same reader and the same errors: each task (a byte range of a plain file, or a whole compressed
+file) becomes a :class:`~tokenomy.datasets.DatasetStats` partial; the partials are renumbered to
+file line numbers and merged, each file's Batch rules are applied, and cost is priced once at the
+end. Workers receive a small spec (kind, models, date, the vocabulary folder), never Encoding objects,
 and load each encoding once per process. Without a scheduler address a local cluster of worker
 *processes* is started (JSON parsing holds the GIL, so threads would not help).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -21,20 +23,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tokenomy.datasets import (
-    KINDS,
-    DatasetReport,
-    DatasetStats,
-    JsonLine,
-    _count_lines_quietly,
-    _Spec,
-    report_from_stats,
-)
+from tokenomy.datasets import DatasetReport, DatasetStats, report_from_stats
+from tokenomy.datasets.lines import Records, Spec
+from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges
+from tokenomy.datasets.records import count_task
+from tokenomy.datasets.run import assemble, make_spec
+from tokenomy.datasets.stats import Tally
 from tokenomy.encodings import encodings_dir
-from tokenomy.errors import TokenomyError
+from tokenomy.errors import InputFileError
 from tokenomy.reconciliation import Reconciliation
 from tokenomy.reconciling import CountSpec, Joiner, count_lines, index_results
-from tokenomy.registry import DateLike, day_of
+from tokenomy.registry import DateLike
 from tokenomy.rules import loaded_files
 
 
@@ -54,7 +53,6 @@ class WorkerSpec:
     model: str | None
     as_of: date
     encodings_dir: str | None
-    json_lines: bool = True  # elements are JSONL lines (files) rather than records (tables, bags)
 
 
 def _prepare(spec: WorkerSpec) -> None:
@@ -64,22 +62,15 @@ def _prepare(spec: WorkerSpec) -> None:
         set_encodings_dir(spec.encodings_dir)
 
 
-def _partition_stats(lines: Iterable[Any], spec: WorkerSpec) -> list[tuple[str, int, dict[str, Any]]]:
-    """(path, lines seen, stats as plain data) for one partition; line numbers are local."""
-    _prepare(spec)
-    numbered: list[tuple[int, Any]] = []
-    path = ""
-    seen = 0
-    for item in lines:
-        line, path = item if isinstance(item, tuple) else (item, path)
-        seen += 1
-        if isinstance(line, str):
-            if line.strip():
-                numbered.append((seen, JsonLine(line) if spec.json_lines else line))
-        else:
-            numbered.append((seen, _decoded_row(line)))
-    stats = _count_lines_quietly(_Spec(spec.kind, spec.model, spec.as_of), numbered)
-    return [(path, seen, stats.to_dict())]
+def _count_file_task(item: tuple[str, int, FileRange], spec: Spec) -> tuple[str, int, DatasetStats, Tally]:
+    path, index, task = item
+    stats, tally = count_task(spec, task)
+    return path, index, stats, tally
+
+
+def _count_records(rows: Iterable[Any], spec: Spec) -> list[tuple[DatasetStats, Tally]]:
+    """One partition of records (table rows have JSON text in columns such as ``body`` decoded)."""
+    return [count_task(spec, Records([_decoded_row(row) for row in rows]))]
 
 
 def _decoded_row(row: Any) -> Any:
@@ -89,25 +80,25 @@ def _decoded_row(row: Any) -> Any:
     out = {}
     for key, value in row.items():
         if isinstance(value, str) and value[:1] in "[{" and key != "text":
-            with contextlib.suppress(json.JSONDecodeError):
+            with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(value)
         out[key] = value
     return out
 
 
-def _from_dict(data: dict[str, Any], shift: int) -> DatasetStats:
-    from collections import Counter
-
-    return DatasetStats(
-        records=data["records"],
-        histogram=Counter({int(k): v for k, v in data["histogram"].items()}),
-        models={k: list(v) for k, v in data["models"].items()},
-        over_limit=[(line + shift, rid, tokens, limit) for line, rid, tokens, limit in data["over_limit"]],
-        over_limit_count=data["over_limit_count"],
-        problems=[(line + shift, check, message) for line, check, message in data["problems"]],
-        problem_count=data["problem_count"],
-        checks=Counter(data["checks"]),
-    )
+def _files(paths: str | Path | Sequence[str | Path]) -> list[str]:
+    """Every file named or matched, in order; a name that matches nothing raises as locally."""
+    names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    found: list[str] = []
+    for name in names:
+        if "://" in name or not glob.has_magic(name):
+            found.append(name)
+            continue
+        matches = sorted(glob.glob(name))
+        if not matches:
+            raise InputFileError(name, "no file matches this pattern", "check the path")
+        found += matches
+    return found
 
 
 def analyze(
@@ -119,38 +110,48 @@ def analyze(
     epochs: int | None = None,
     scheduler: str | None = None,
     blocksize: int | str | None = "64MiB",
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> DatasetReport:
     """The report of :func:`tokenomy.analyze`, computed on Dask.
 
-    ``paths`` are JSONL files or globs (compressed files are read whole), a ``dask.bag`` of
-    records, or a ``dask.dataframe`` table whose rows are records (columns such as ``text``,
-    ``messages``, ``model``, ``custom_id``/``url``/``body``; JSON text in them is decoded).
-    ``scheduler`` is a Dask scheduler address; by default a local cluster of processes.
+    ``paths`` are JSONL files or globs (compressed files are read whole, by one worker each), a
+    ``dask.bag`` of records, or a ``dask.dataframe`` table whose rows are records (columns such as
+    ``text``, ``messages``, ``model``, ``custom_id``/``url``/``body``; JSON text in them is
+    decoded). ``scheduler`` is a Dask scheduler address; by default a local cluster of processes.
     """
     db = _require()
-    if kind not in KINDS:
-        raise TokenomyError(f"kind must be one of {KINDS}, not {kind!r}")
-    folder = encodings_dir()
-    spec = WorkerSpec(kind, model, day_of(as_of), str(folder) if folder else None)
+    spec = make_spec(kind, model, as_of=as_of, max_line_bytes=max_line_bytes)
     if hasattr(paths, "to_bag") and hasattr(paths, "columns"):  # a dask DataFrame
-        bag = paths.to_bag(format="dict")
-        spec = dataclasses.replace(spec, json_lines=False)
-    elif isinstance(paths, db.Bag):
-        bag = paths
-        spec = dataclasses.replace(spec, json_lines=False)
-    else:
-        names = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-        compressed = any(n.endswith((".gz", ".bz2", ".xz")) for n in names)
-        bag = db.read_text(names, include_path=True, blocksize=None if compressed else blocksize)
-    parts = bag.map_partitions(_partition_stats, spec)
-    results = _compute(parts, scheduler)
+        paths = paths.to_bag(format="dict")
+    if isinstance(paths, db.Bag):
+        parts = _compute(paths.map_partitions(_count_records, spec), scheduler)
+        stats = assemble(spec, [(stats, tally) for stats, tally in parts])
+        return report_from_stats(stats, kind, as_of=spec.as_of, epochs=epochs)
+    step = _bytes(blocksize)
+    tasks: list[tuple[str, int, FileRange]] = []
+    for path in _files(paths):
+        size = check_file(path)
+        if compression(path) is not None or "://" in path:
+            tasks.append((path, 0, FileRange(path, 0, size, compressed=compression(path) is not None)))
+        else:
+            tasks += [(path, i, task) for i, task in enumerate(ranges(path, size, step))]
+    bag = db.from_sequence(tasks, npartitions=max(1, len(tasks)))
+    results = sorted(_compute(bag.map(_count_file_task, spec), scheduler), key=lambda r: (r[0], r[1]))
     merged = DatasetStats()
-    offsets: dict[str, int] = {}
-    for path, seen, data in results:  # partitions come back in file order
-        shift = offsets.get(path, 0)
-        merged = merged.merge(_from_dict(data, shift))
-        offsets[path] = shift + seen
+    order = list(dict.fromkeys(path for path, _, _ in tasks))
+    for path in order:
+        merged.absorb(assemble(spec, [(s, t) for p, _, s, t in results if p == path]))
     return report_from_stats(merged, kind, as_of=spec.as_of, epochs=epochs)
+
+
+def _bytes(blocksize: int | str | None) -> int:
+    if blocksize is None:
+        return 1 << 62
+    if isinstance(blocksize, int):
+        return blocksize
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(blocksize))
 
 
 def _compute(parts: Any, scheduler: str | None) -> list[Any]:

@@ -20,11 +20,13 @@
     ├── InvalidArgumentError         (also ValueError)  an argument's value is out of range or not a choice
     ├── BudgetError                  (also ValueError)  negative or impossible budgets
     │   └── BudgetExceededError      even the minimum does not fit
-    └── PriceUnavailableError        (also LookupError)
+    ├── PriceUnavailableError        (also LookupError)
+    └── DatasetError                 (also ValueError)  a dataset cannot be analysed as asked
 
 Each class also subclasses the built-in exception callers already catch, keeps the facts as
 attributes, and ends its message with what to do. An argument of the wrong Python type (a number
-where a model name belongs) raises ``TypeError``, as Python's own functions do.
+where a model name belongs) raises ``TypeError``, as Python's own functions do. Errors pickle with
+their message and attributes, so one raised in a worker process reaches the caller unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import reprlib
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 
 def short(value: object, limit: int = 80) -> str:
@@ -56,6 +59,17 @@ class TokenomyError(Exception):
     """Root of every error raised by tokenomy; only its subclasses are raised."""
 
     __str__ = Exception.__str__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the subclasses' __init__ take the facts, not the message: rebuild without calling it
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type[TokenomyError], args: tuple[Any, ...], state: dict[str, Any]) -> TokenomyError:
+    error = cls.__new__(cls)
+    BaseException.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class UnknownModelError(TokenomyError, KeyError):
@@ -203,13 +217,17 @@ class ResultFormatError(TokenomyError, ValueError):
 
 
 class InputFileError(TokenomyError, OSError):
-    """A file given to tokenomy is missing, unreadable, not UTF-8 text, or not what it should be."""
+    """A file given to tokenomy is missing, unreadable, not UTF-8 text, a truncated or corrupt
+    compressed stream, or not what it should be. About the file as a whole, never about one line
+    (a bad line of a dataset is a problem in its report)."""
 
-    def __init__(self, path: str, problem: str) -> None:
-        self.path, self.problem = path, problem
-        super().__init__(f"cannot read {path}: {problem}. Pass a readable UTF-8 file of the kind asked for.")
+    def __init__(self, path: str, problem: str,
+                 hint: str = "pass a readable UTF-8 file of the kind asked for") -> None:  # fmt: skip
+        self.path, self.problem = str(path), problem
+        super().__init__(f"cannot read {path}: {problem}; {hint}.")
+        self.filename = self.path
 
-    __str__ = Exception.__str__  # OSError.__str__ would print the arguments tuple
+    __str__ = Exception.__str__  # OSError.__str__ would print the arguments tuple and errno fields
 
 
 class ImageError(TokenomyError, ValueError):
@@ -249,3 +267,8 @@ class PriceUnavailableError(TokenomyError, LookupError):
             f"no {component} price for model {model!r} in the registry. Add one with "
             "tokenomy.register_model(name, price={...}) or a user registry file."
         )
+
+
+class DatasetError(TokenomyError, ValueError):
+    """A dataset cannot be analysed as asked (an unknown kind, a limit that is not a whole number,
+    a one-shot iterator read twice)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from tokenomy._results import as_dict, get
-from tokenomy._workers import map_batches
+from tokenomy._workers import map_ordered
 from tokenomy.calibrate import Uses, constant_uses
 from tokenomy.cost import cost_from_usage, estimate_cost
 from tokenomy.errors import InputFileError, ResultFormatError, TokenomyError, short
@@ -444,7 +444,7 @@ def reconcile(
     joiner = Joiner(index, spec, batch=True if batch is None else batch, notes=notes)
     batches = _batches(_numbered(requests, "requests"))
     if _use_pool(requests, parallel):
-        for part, _ in map_batches(count_lines, spec, batches):
+        for part in map_ordered(count_lines, spec, batches, use_pool=True):
             joiner.add(part)
     else:
         for lines in batches:

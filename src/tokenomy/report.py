@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
@@ -27,12 +28,18 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
-    """Rows as an HTML table (for Jupyter's ``_repr_html_``), every cell escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    """Rows as an HTML table (for Jupyter's ``_repr_html_``), every cell escaped; numeric columns
+    are right-aligned and the others left-aligned, inline, whatever the notebook's style sheet."""
+    cells = [[_fmt(c) for c in row] for row in rows]
+    numeric = [bool(cells) and all(_NUMERIC.match(row[i]) for row in cells) for i in range(len(headers))]
+    align = ['style="text-align:right"' if n else 'style="text-align:left"' for n in numeric]
+    head = "".join(f"<th {a}>{html.escape(str(h))}</th>" for h, a in zip(headers, align, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td {a}>{html.escape(c)}</td>" for c, a in zip(row, align, strict=True)) + "</tr>"
+        for row in cells
     )
-    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    style = 'style="text-align:left;font-weight:bold"'
+    caption = f"<caption {style}>{html.escape(title)}</caption>" if title else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -45,3 +52,36 @@ def _fmt(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def money(amount: Decimal | None) -> str:
+    """USD for people: cents from $1 up, three significant digits below, ``n/a`` for no price.
+
+    >>> money(Decimal("1234.5678")), money(Decimal("0.09503895")), money(Decimal("0.5")), money(Decimal(0))
+    ('$1,234.57', '$0.0950', '$0.500', '$0')
+    """
+    if amount is None:
+        return "n/a"
+    if amount == 0:
+        return "$0"
+    if abs(amount) >= 1:
+        return f"${amount:,.2f}"
+    digits = 2 - amount.adjusted()  # three significant digits
+    return f"${amount:.{digits}f}"
+
+
+def html_list(items: Sequence[str], title: str = "") -> str:
+    """Items as an HTML list under an optional heading, every item escaped."""
+    head = f"<p><b>{html.escape(title)}</b></p>" if title else ""
+    return head + "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+_STYLE = ("<style>.tokenomy-report table{border-collapse:collapse;margin:0 0 .8em 0}"
+          ".tokenomy-report caption{padding:.3em 0}"
+          ".tokenomy-report td,.tokenomy-report th{padding:.15em .7em;border-bottom:1px solid #ddd}"
+          ".tokenomy-report th{white-space:nowrap}.tokenomy-report ul{margin:.2em 0}</style>")  # fmt: skip
+
+
+def html_report(parts: Sequence[str]) -> str:
+    """Rendered parts (tables, lists) as one block with light rules between rows."""
+    return '<div class="tokenomy-report">' + _STYLE + "".join(parts) + "</div>"

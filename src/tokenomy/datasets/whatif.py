@@ -1,0 +1,194 @@
+"""What-if across models: the same records counted with each model's own tokenizer and framing,
+and priced (:class:`WhatIfReport`, from :meth:`~tokenomy.datasets.DatasetReport.what_if`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tokenomy.cost import Cost, cost_of_request, estimate_cost, fine_tuning_cost
+from tokenomy.datasets.stats import DatasetStats
+from tokenomy.errors import PriceUnavailableError
+from tokenomy.registry import resolve
+from tokenomy.report import html_list, html_report, html_table, money, text_table
+from tokenomy.requests import RequestCount
+
+BOUND_NOTE = "output priced at each request's max_tokens (times n): an upper bound, not an estimate"
+
+
+def price(
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    kind: str,
+    endpoint: str | None,
+    day: date,
+    batch: bool,
+    cached_tokens: int = 0,
+    bound: bool = False,
+    epochs: int = 1,
+) -> Cost:
+    """What ``model`` charges for these totals, by the rules of ``endpoint`` (None: plain tokens)."""
+    if kind == "fine-tune":
+        return fine_tuning_cost(model, input_tokens, epochs=epochs, as_of=day)
+    if endpoint is None or cached_tokens:
+        return estimate_cost(model, input_tokens, output_tokens, cached_tokens, batch=batch, as_of=day)
+    info = resolve(model, day, warn=False)
+    request = RequestCount(
+        tokens=input_tokens,
+        model=model,
+        snapshot=info.snapshot,
+        encoding=info.encoding or "",
+        endpoint=endpoint,
+        exact=True,
+        max_output_tokens=output_tokens if bound else None,
+        as_of=day,
+    )
+    return cost_of_request(request, output_tokens=None if bound else output_tokens, batch=batch)
+
+
+@dataclass(frozen=True)
+class WhatIfRow:
+    """The same records counted and priced as one model."""
+
+    model: str
+    records: int
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    over_limit: int
+    cost: Cost | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class WhatIfReport:
+    """Each model's exact count of the same records, and its price (:meth:`DatasetReport.what_if`)."""
+
+    kind: str
+    rows: tuple[WhatIfRow, ...]
+    batch: bool
+    cached_share: float
+    output_is_bound: bool
+    problems: int = 0
+    notes: tuple[str, ...] = ()
+
+    def _rows(self) -> list[list[object]]:
+        return [
+            [
+                r.model,
+                r.records,
+                r.input_tokens,
+                r.output_tokens,
+                r.over_limit,
+                money(r.cost.input + r.cost.cached_input) if r.cost else "n/a",
+                money(r.cost.output) if r.cost else "n/a",
+                money(r.cost.total) if r.cost else "n/a",
+            ]
+            for r in self.rows
+        ]
+
+    def _headers(self) -> list[str]:
+        output = "output bound" if self.output_is_bound else "output tokens"
+        return [
+            "model",
+            "records",
+            "input tokens",
+            output,
+            "over window",
+            "input cost",
+            "output cost",
+            "total",
+        ]
+
+    def _title(self) -> str:
+        rate = "at the Batch API rate, 50% off" if self.batch else "at the standard rate"
+        cached = f", {self.cached_share:.0%} of input cached" if self.cached_share else ""
+        return f"what if: the same {self.kind} records on each model ({rate}{cached})"
+
+    def __str__(self) -> str:
+        parts = [text_table(self._headers(), self._rows(), self._title())]
+        parts += [f"note: {n}" for n in self.notes]
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        notes = [html_list(self.notes)] if self.notes else []
+        return html_report([html_table(self._headers(), self._rows(), self._title()), *notes])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (amounts as strings)."""
+        return {
+            "kind": self.kind,
+            "batch": self.batch,
+            "cached_share": self.cached_share,
+            "output_is_bound": self.output_is_bound,
+            "problems": self.problems,
+            "notes": list(self.notes),
+            "models": [
+                {
+                    "model": r.model,
+                    "records": r.records,
+                    "input_tokens": r.input_tokens,
+                    "cached_input_tokens": r.cached_input_tokens,
+                    "output_tokens": r.output_tokens,
+                    "over_limit": r.over_limit,
+                    "cost": None if r.cost is None else r.cost.to_dict(),
+                    "note": r.note,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def what_if_report(
+    stats: DatasetStats,
+    kind: str,
+    names: Sequence[str],
+    *,
+    endpoint: str | None,
+    day: date,
+    batch: bool,
+    cached_share: float,
+    output_tokens: int | None,
+    epochs: int,
+) -> WhatIfReport:
+    """Price each model's totals in ``stats`` (collected with ``models=names``)."""
+    rows, notes = [], []
+    for name in dict.fromkeys(names):
+        records, prompt, bound, billed, over = stats.models.get(name, [0, 0, 0, 0, 0])
+        output = bound if output_tokens is None else output_tokens * records
+        cached = math.floor(prompt * cached_share)
+        cost, note = None, ""
+        try:
+            cost = price(
+                name,
+                billed if kind == "fine-tune" else prompt,
+                output,
+                kind=kind,
+                endpoint=endpoint,
+                day=day,
+                batch=batch,
+                cached_tokens=cached,
+                bound=output_tokens is None and bound > 0,
+                epochs=epochs,
+            )
+            notes += list(cost.notes)
+        except PriceUnavailableError as error:
+            note = str(error)
+            notes.append(f"{name}: {error}")
+        rows.append(WhatIfRow(name, records, prompt, cached, output, over, cost, note))
+    if output_tokens is None and any(r.output_tokens for r in rows):
+        notes.append(BOUND_NOTE)
+    return WhatIfReport(
+        kind,
+        tuple(rows),
+        batch,
+        cached_share,
+        output_tokens is None,
+        stats.problem_count,
+        tuple(dict.fromkeys(notes)),
+    )
