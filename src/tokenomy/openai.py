@@ -145,7 +145,8 @@ class Guard:
         self.max_cost_usd = None if max_cost_usd is None else _usd(max_cost_usd)
         self.as_of = None if as_of is None else as_of_date(as_of)
         self._lock = threading.Lock()
-        self._entries: list[LedgerEntry] = []
+        self._done: list[_Done] = []  # finished exchanges, in order
+        self._entries: list[LedgerEntry] = []  # the first len(_entries) of them, priced and built
         self._spent = Decimal(0)
         self._reserved = Decimal(0)
 
@@ -190,12 +191,14 @@ class Guard:
     def ledger(self) -> Ledger:
         """Every request counted and answered so far (a snapshot)."""
         with self._lock:
+            self._settle()
             return Ledger(tuple(self._entries))
 
     @property
     def spent(self) -> Decimal:
         """USD billed so far, counting the worst case of responses that reported no usage."""
         with self._lock:
+            self._settle()
             return self._spent
 
     @property
@@ -362,37 +365,68 @@ class Guard:
             with self._lock:
                 self._reserved -= ticket.worst
 
-    def _record(self, ticket: _Ticket, status: int, usage: Mapping[str, Any] | None, stream: bool,
+    def _record(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
                 notes: tuple[str, ...]) -> None:  # fmt: skip
-        ok = 200 <= status < 300
-        count, notes = ticket.count, ticket.notes + notes
-        model = count.model if count is not None else str(ticket.body.get("model", ""))
-        cost = None
-        if usage is not None and ok:
+        """Settle the ticket's reservation; the entry is priced and built when the ledger is read,
+        unless a cost limit needs its price now."""
+        done = _Done(ticket, status, usage, stream, notes)
+        if self.max_cost_usd is not None:
+            self._price(done)
+        with self._lock:
+            if ticket.reserved and ticket.worst is not None:
+                self._reserved -= ticket.worst
+            if done.charged is not None:
+                self._spent += done.charged
+            self._done.append(done)
+
+    def _price(self, done: _Done) -> None:
+        ok, ticket = 200 <= done.status < 300, done.ticket
+        model = ticket.count.model if ticket.count is not None else str(ticket.body.get("model", ""))
+        if done.usage is not None and ok:
             try:
-                cost = cost_from_usage(model, usage, as_of=self.as_of).total
+                done.cost = cost_from_usage(model, done.usage, as_of=self.as_of).total
             except (TokenomyError, TypeError) as exc:
-                notes += (f"usage not priced: {exc}",)
-        if ok and usage is None:
-            notes += ("no usage in the response" + (
+                done.notes += (f"usage not priced: {exc}",)
+        if ok and done.usage is None:
+            done.notes += ("no usage in the response" + (
                 "; its worst case stays in the running cost" if ticket.worst else ""),)  # fmt: skip
-        charged = cost if cost is not None else ticket.worst if ok and ticket.worst else Decimal(0)
-        entry = LedgerEntry(
-            model=model, endpoint=ticket.endpoint, status=status,
-            predicted_tokens=None if count is None else count.tokens,
-            exact=count is not None and count.exact,
+        kept = ticket.worst if ok and ticket.worst else Decimal(0)  # no usage: the worst case stays
+        done.charged = done.cost if done.cost is not None else kept
+
+    def _settle(self) -> None:
+        """Price and build the entries recorded since the last read (the lock is held)."""
+        for done in self._done[len(self._entries) :]:
+            if done.charged is None:
+                self._price(done)
+                self._spent += done.charged or 0
+            self._entries.append(done.entry())
+
+
+class _Done:
+    """A finished exchange as recorded on the request's path: priced and built later."""
+
+    __slots__ = ("charged", "cost", "notes", "status", "stream", "ticket", "usage")
+
+    def __init__(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
+                 notes: tuple[str, ...]) -> None:  # fmt: skip
+        self.ticket, self.status, self.usage, self.stream = ticket, status, usage, stream
+        self.notes = ticket.notes + notes
+        self.cost: Decimal | None = None
+        self.charged: Decimal | None = None
+
+    def entry(self) -> LedgerEntry:
+        count, usage = self.ticket.count, self.usage
+        return LedgerEntry(
+            model=count.model if count is not None else str(self.ticket.body.get("model", "")),
+            endpoint=self.ticket.endpoint, status=self.status,
+            predicted_tokens=None if count is None else count.tokens, exact=count is not None and count.exact,
             prompt_tokens=_field(usage, "prompt_tokens", "input_tokens"),
             cached_tokens=_field(usage, "prompt_tokens_details", "input_tokens_details", "cached_tokens"),
             output_tokens=_field(usage, "completion_tokens", "output_tokens"),
             reasoning_tokens=_field(usage, "completion_tokens_details", "output_tokens_details",
                                     "reasoning_tokens"),
-            cost=cost, stream=stream, body=ticket.body, usage=usage, notes=notes,
+            cost=self.cost, stream=self.stream, body=self.ticket.body, usage=usage, notes=self.notes,
         )  # fmt: skip
-        with self._lock:
-            if ticket.reserved and ticket.worst is not None:
-                self._reserved -= ticket.worst
-            self._spent += charged
-            self._entries.append(entry)
 
 
 def _usd(value: Decimal | float | int | str) -> Decimal:
@@ -476,6 +510,9 @@ class _Observer:
     the caller's stream: a failure becomes a note on the entry.
     """
 
+    __slots__ = ("buffer", "decoder", "done", "ended", "guard", "problem", "sse", "status", "ticket",
+                 "usage_line")  # fmt: skip
+
     def __init__(self, guard: Guard, ticket: _Ticket, status: int, sse: bool, encoding: str) -> None:
         self.guard, self.ticket, self.status, self.sse = guard, ticket, status, sse
         factory = _DECODERS[encoding]
@@ -537,14 +574,12 @@ class _Observer:
 
 
 def _json_usage(data: bytes) -> dict[str, Any] | None:
-    """The usage of a JSON response body; a large one (embeddings) is decoded from its last
-    ``"usage"`` key on, which the API writes after the output."""
-    if len(data) < 65536:
-        return _usage_of(json.loads(data))
-    keys = list(_USAGE.finditer(data))
-    if not keys:
+    """The usage object of a JSON response body, decoded alone from the body's last ``"usage"``
+    key (the API writes it after the output; a key inside a string would have escaped quotes)."""
+    key = _USAGE.match(data, max(data.rfind(b'"usage"'), 0))
+    if key is None:
         return None
-    usage, _ = json.JSONDecoder().raw_decode(data[keys[-1].end() - 1 :].decode("utf-8"))
+    usage, _ = json.JSONDecoder().raw_decode(data[key.end() - 1 :].decode("utf-8"))
     return usage if isinstance(usage, dict) else None
 
 
