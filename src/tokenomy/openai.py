@@ -26,8 +26,7 @@ import re
 import sys
 import threading
 import warnings
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -36,7 +35,9 @@ from typing import Any, TypeAlias, TypeVar, cast
 import openai
 
 from tokenomy._data import table
+from tokenomy._forwarding import Tee, forwarding_client, http_library
 from tokenomy._results import get
+from tokenomy._usage import ENCODINGS, UsageReader
 from tokenomy.cost import cost_from_usage, cost_of_request
 from tokenomy.errors import BudgetError, BudgetExceededError, TokenomyError
 from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals, UsageRecord
@@ -171,20 +172,10 @@ class Guard:
         tokenomy.openai.RequestOverBudgetError: gpt-4o request to /v1/chat/completions: 8 prompt tokens, ...
         """
         inner: Any = getattr(client, "_client", None)
-        found = _http_module(inner)
-        if found is None or not callable(getattr(client, "with_options", None)):
+        if http_library(inner) is None or not callable(getattr(client, "with_options", None)):
             raise TypeError("Guard.wrap takes an OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI "
                             f"client (openai>=2.31), not {type(client).__name__}")  # fmt: skip
-        module, is_async = found
-        transport_cls, tee_cls = _classes(module)[2:] if is_async else _classes(module)[:2]
-        client_cls = module.AsyncClient if is_async else module.Client
-        outer = client_cls(
-            transport=transport_cls(self, inner, tee_cls, module), timeout=inner.timeout, auth=inner.auth,
-            params=inner.params, headers=inner.headers, event_hooks=inner.event_hooks,
-            follow_redirects=inner.follow_redirects, max_redirects=inner.max_redirects,
-            base_url=inner.base_url, trust_env=inner.trust_env, default_encoding=inner._default_encoding,
-        )  # fmt: skip
-        outer._cookies = inner.cookies  # one cookie jar, as the SDK's own forwarding clients do
+        outer = forwarding_client(inner, self._prepare, self._observe, self._release)
         return cast("_ClientT", client.with_options(http_client=outer))
 
     @property
@@ -346,7 +337,7 @@ class Guard:
 
     # -- after the response --------------------------------------------------------------------
 
-    def _observe(self, response: Any, ticket: _Ticket, tee: Any) -> Any:
+    def _observe(self, response: Any, ticket: _Ticket, tee: Tee) -> Any:
         """Record ``response`` now, or tee its body to read the usage as it passes."""
         kind = response.headers.get("content-type", "")
         sse = kind.startswith("text/event-stream")
@@ -354,10 +345,11 @@ class Guard:
             self._record(ticket, response.status_code, None, sse, ())
             return response
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in _DECODERS:
+        if encoding not in ENCODINGS:
             self._record(ticket, response.status_code, None, sse, (f"usage not read: {encoding} body",))
             return response
-        response.stream = tee(response.stream, _Observer(self, ticket, response.status_code, sse, encoding))
+        observer = _Observer(self, ticket, response.status_code, sse, encoding)
+        tee(response, observer.reader.feed, observer.finish)
         return response
 
     def _release(self, ticket: _Ticket) -> None:
@@ -489,209 +481,22 @@ def _stacklevel() -> int:
     return level
 
 
-# -- reading usage from the response body as it passes -----------------------------------------
-
-def _gunzip() -> Any:
-    return zlib.decompressobj(zlib.MAX_WBITS | 16)
-
-
-# what the SDK's default Accept-Encoding allows; another encoding leaves the usage unread
-_DECODERS: dict[str, Callable[[], Any] | None] = {
-    "identity": None, "": None, "gzip": _gunzip, "x-gzip": _gunzip, "deflate": zlib.decompressobj,
-}  # fmt: skip
-_USAGE = re.compile(rb'"usage"\s*:\s*\{')
-
-
 class _Observer:
-    """Reads the bytes of one response for its ``usage`` and records the request when it ends.
+    """Reads one response's usage as it passes, and records the request once it ends."""
 
-    A JSON body is kept until it ends; an event stream keeps only its last ``data:`` line holding a
-    usage object (the final chat chunk, or ``response.completed``). Nothing here may raise into
-    the caller's stream: a failure becomes a note on the entry.
-    """
-
-    __slots__ = ("buffer", "decoder", "done", "ended", "guard", "problem", "sse", "status", "ticket",
-                 "usage_line")  # fmt: skip
+    __slots__ = ("done", "guard", "reader", "status", "ticket")
 
     def __init__(self, guard: Guard, ticket: _Ticket, status: int, sse: bool, encoding: str) -> None:
-        self.guard, self.ticket, self.status, self.sse = guard, ticket, status, sse
-        factory = _DECODERS[encoding]
-        self.decoder = factory() if factory is not None else None
-        self.buffer = bytearray()
-        self.usage_line: bytes | None = None
-        self.problem: str | None = None
-        self.done = self.ended = False
-
-    def feed(self, chunk: bytes) -> None:
-        if self.problem is not None:
-            return
-        try:
-            data = self.decoder.decompress(chunk) if self.decoder is not None else chunk
-            self.buffer += data
-            if self.sse:
-                end = self.buffer.rfind(b"\n")
-                if end >= 0:
-                    self._scan(bytes(self.buffer[:end]))
-                    del self.buffer[: end + 1]
-        except Exception as exc:  # the caller's response matters more than the ledger
-            self.problem = f"usage not read: {exc!r}"
-            self.buffer.clear()
-
-    def _scan(self, lines: bytes) -> None:
-        if b"data: [DONE]" in lines:
-            self.ended = True  # the SDK closes a chat stream here, before the body's last byte
-        if _USAGE.search(lines) is None:
-            return
-        for line in lines.split(b"\n"):
-            if line.startswith(b"data:") and _USAGE.search(line):
-                self.usage_line = line
+        self.guard, self.ticket, self.status, self.done = guard, ticket, status, False
+        self.reader = UsageReader(stream=sse, encoding=encoding)
 
     def finish(self, complete: bool) -> None:
         with self.guard._lock:
             if self.done:
                 return
             self.done = True
-        usage, notes = None, []
-        complete = complete or self.ended
-        try:
-            if self.problem is None:
-                if self.sse:
-                    self._scan(bytes(self.buffer))
-                    if self.usage_line is not None:
-                        usage = _usage_of(json.loads(self.usage_line[5:]))
-                elif complete:
-                    usage = _json_usage(bytes(self.buffer))
-        except Exception as exc:
-            self.problem = f"usage not read: {exc!r}"
-        self.buffer = bytearray()
-        if self.problem is not None:
-            notes.append(self.problem)
-        elif usage is None and not complete:
-            notes.append("the response was closed before its usage arrived")
-        elif usage is None and self.sse and self.ticket.endpoint == "/v1/chat/completions":
-            notes.append("a stream reports usage only with stream_options={'include_usage': True}")
-        self.guard._record(self.ticket, self.status, usage, self.sse, tuple(notes))
-
-
-def _json_usage(data: bytes) -> dict[str, Any] | None:
-    """The usage object of a JSON response body, decoded alone from the body's last ``"usage"``
-    key (the API writes it after the output; a key inside a string would have escaped quotes)."""
-    key = _USAGE.match(data, max(data.rfind(b'"usage"'), 0))
-    if key is None:
-        return None
-    usage, _ = json.JSONDecoder().raw_decode(data[key.end() - 1 :].decode("utf-8"))
-    return usage if isinstance(usage, dict) else None
-
-
-def _usage_of(event: Any) -> dict[str, Any] | None:
-    """The usage object of a response body or stream event (``response.completed`` nests it)."""
-    if not isinstance(event, dict):
-        return None
-    usage = event.get("usage")
-    if not isinstance(usage, dict) and isinstance(event.get("response"), dict):
-        usage = event["response"].get("usage")
-    return usage if isinstance(usage, dict) else None
-
-
-# -- the transports and byte streams, made per HTTP library (httpx2 for openai 3, httpx before) --
-
-
-def _http_module(http_client: Any) -> tuple[Any, bool] | None:
-    """The HTTP library of the SDK client's ``http_client``, and whether it is async."""
-    for name in ("httpx2", "httpx"):
-        module = sys.modules.get(name)
-        if module is not None and isinstance(http_client, module.AsyncClient):
-            return module, True
-        if module is not None and isinstance(http_client, module.Client):
-            return module, False
-    return None
-
-
-class _SyncTransport:
-    def __init__(self, guard: Guard, client: Any, tee: Any, module: Any) -> None:
-        self._guard, self._client, self._tee, self._module = guard, client, tee, module
-
-    def handle_request(self, request: Any) -> Any:
-        request, ticket = self._guard._prepare(request, self._module)
-        if self._client.is_closed:
-            raise RuntimeError("the original client was closed: its connection pool is gone")
-        transport = self._client._transport_for_url(request.url)
-        if ticket is None:
-            return transport.handle_request(request)
-        try:
-            response = transport.handle_request(request)
-        except BaseException:
-            self._guard._release(ticket)
-            raise
-        return self._guard._observe(response, ticket, self._tee)
-
-    def close(self) -> None:
-        """The connection pool is the original client's to close."""
-
-
-class _AsyncTransport:
-    def __init__(self, guard: Guard, client: Any, tee: Any, module: Any) -> None:
-        self._guard, self._client, self._tee, self._module = guard, client, tee, module
-
-    async def handle_async_request(self, request: Any) -> Any:
-        request, ticket = self._guard._prepare(request, self._module)
-        if self._client.is_closed:
-            raise RuntimeError("the original client was closed: its connection pool is gone")
-        transport = self._client._transport_for_url(request.url)
-        if ticket is None:
-            return await transport.handle_async_request(request)
-        try:
-            response = await transport.handle_async_request(request)
-        except BaseException:
-            self._guard._release(ticket)
-            raise
-        return self._guard._observe(response, ticket, self._tee)
-
-    async def aclose(self) -> None:
-        """The connection pool is the original client's to close."""
-
-
-class _SyncTee:
-    def __init__(self, stream: Any, observer: _Observer) -> None:
-        self._stream, self._observer = stream, observer
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._stream:
-            self._observer.feed(chunk)
-            yield chunk
-        self._observer.finish(True)
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            self._observer.finish(False)
-
-
-class _AsyncTee:
-    def __init__(self, stream: Any, observer: _Observer) -> None:
-        self._stream, self._observer = stream, observer
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            self._observer.feed(chunk)
-            yield chunk
-        self._observer.finish(True)
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            self._observer.finish(False)
-
-
-@functools.cache
-def _classes(module: Any) -> tuple[Any, Any, Any, Any]:
-    """Sync transport and tee, async transport and tee, on ``module``'s base classes (the client
-    checks that a response stream is one of its own)."""
-    return (
-        type("GuardTransport", (_SyncTransport, module.BaseTransport), {}),
-        type("GuardTee", (_SyncTee, module.SyncByteStream), {}),
-        type("AsyncGuardTransport", (_AsyncTransport, module.AsyncBaseTransport), {}),
-        type("AsyncGuardTee", (_AsyncTee, module.AsyncByteStream), {}),
-    )
+        usage, notes = self.reader.result(complete)
+        chat_stream = self.reader.stream and self.ticket.endpoint == "/v1/chat/completions"
+        if usage is None and not notes and chat_stream:
+            notes = ("a stream reports usage only with stream_options={'include_usage': True}",)
+        self.guard._record(self.ticket, self.status, usage, self.reader.stream, notes)
