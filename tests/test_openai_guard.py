@@ -477,3 +477,17 @@ def test_warnings_stay_silent_for_counted_requests(server: APIServer) -> None:
         warnings.simplefilter("error")
         Guard(as_of=AS_OF, max_cost_usd=1, max_prompt_tokens=100).wrap(client(server)).chat.completions.create(
             model="gpt-4o-mini", messages=CHAT)
+
+
+def test_check_runs_the_pre_flight_without_sending() -> None:
+    """Guard.check counts a body and raises over a limit, the cost one included, reserving nothing."""
+    body = {"model": "gpt-4o-mini", "input": "Count to three.", "max_output_tokens": 40}
+    count = tokenomy.count_request(body, endpoint="/v1/responses", as_of=AS_OF)
+    worst = tokenomy.cost_of_request(count).total
+    assert Guard(as_of=AS_OF, max_cost_usd=worst).check(body, endpoint="/v1/responses") == count
+    with pytest.raises(RequestOverBudgetError) as info:
+        Guard(as_of=AS_OF, max_cost_usd=worst / 2, on_exceed="warn").check(body, endpoint="responses")
+    assert info.value.limit_name == "max_cost_usd" and info.value.needed == worst
+    embeddings = {"model": "text-embedding-3-small", "input": ["short", "word " * 9000]}
+    with pytest.raises(RequestOverBudgetError, match="input 1 has 9,001 tokens"):
+        Guard(as_of=AS_OF).check(embeddings, endpoint="/v1/embeddings")

@@ -21,7 +21,7 @@ from typing import Any
 Feed = Callable[[bytes], None]
 Finish = Callable[[bool], None]  # True when the body was read to its end
 Tee = Callable[[Any, Feed, Finish], None]  # (response, feed, finish): the body passes feed first
-Before = Callable[[Any, Any], "tuple[Any, Any]"]  # (request, library) -> (request to send, token or None)
+Before = Callable[[Any, Any], tuple[Any, Any]]  # (request, library) -> (request to send, token or None)
 After = Callable[[Any, Any, Tee], Any]  # (response, token, tee) -> the response
 Failed = Callable[[Any], None]  # the token of a request that raised before its response
 
