@@ -27,7 +27,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias, TypeVar, cast
@@ -93,16 +92,15 @@ def _passthrough(error: TokenomyError) -> TokenomyError:
     return error
 
 
-@dataclass(frozen=True)
 class _Ticket:
     """A request admitted by the guard: what was sent, its count, and its reserved worst case."""
 
-    endpoint: str
-    body: dict[str, Any]
-    count: RequestCount | None
-    worst: Decimal | None
-    reserved: bool
-    notes: tuple[str, ...] = ()
+    __slots__ = ("body", "count", "endpoint", "notes", "reserved", "worst")
+
+    def __init__(self, endpoint: str, body: dict[str, Any], count: RequestCount | None, worst: Decimal | None,
+                 reserved: bool, notes: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.endpoint, self.body, self.count, self.worst = endpoint, body, count, worst
+        self.reserved, self.notes = reserved, notes
 
 
 class Guard:
@@ -318,11 +316,11 @@ class Guard:
 
     def _prepare(self, request: Any, module: Any) -> tuple[Any, _Ticket | None]:
         """The request to send (rebuilt if ``on_exceed`` fitted its body) and its ticket, if counted."""
-        path = _counted_path(request.method, request.url.path)
-        if path is None or not request.headers.get("content-type", "").startswith("application/json"):
+        path = _counted_path(request.url.path) if request.method == "POST" else None
+        if path is None:
             return request, None
         try:
-            body = json.loads(request.content)
+            body = json.loads(request.content)  # a multipart upload is not read, or not JSON
         except (module.RequestNotRead, ValueError):
             return request, None
         if not isinstance(body, dict):
@@ -464,9 +462,7 @@ def _suffixes() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
 
 
-def _counted_path(method: str, path: str) -> str | None:
-    if method != "POST":
-        return None
+def _counted_path(path: str) -> str | None:
     return next((endpoint for suffix, endpoint in _suffixes() if path.endswith(suffix)), None)
 
 
