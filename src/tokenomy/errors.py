@@ -34,6 +34,7 @@ from __future__ import annotations
 import reprlib
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 
@@ -248,13 +249,15 @@ class BudgetError(TokenomyError, ValueError):
 
 
 class BudgetExceededError(BudgetError):
-    """Even the parts that must be kept do not fit in the budget."""
+    """Even the parts that must be kept do not fit in the budget (tokens, or USD as a Decimal)."""
 
-    def __init__(self, needed: int, limit: int, what: str) -> None:
+    def __init__(self, needed: int | Decimal, limit: int | Decimal, what: str) -> None:
         self.needed, self.limit = needed, limit
+        amounts = f"${needed} but the budget is ${limit}" if isinstance(needed, Decimal) else (
+            f"{short(needed)} tokens but the budget is {short(limit)}")  # fmt: skip
         super().__init__(
-            f"{what} needs {short(needed)} tokens but the budget is {short(limit)}: shorten it, reserve less "
-            "output, or choose a model with a larger context window."
+            f"{what} needs {amounts}: shorten it, reserve less output, or choose a model with a "
+            "larger context window."
         )
 
 

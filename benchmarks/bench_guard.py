@@ -1,0 +1,103 @@
+"""The OpenAI guard's own cost: one SDK round trip to a local server, wrapped against unwrapped.
+
+The server (tests/openai_server.py) runs in a child process so it does not share this process's
+GIL, and bills a fixed usage so no counting happens on its side. Target: guarded medians within
+5% of the unwrapped ones. On a busy machine, ``python -m benchmarks.bench_guard [N]`` times the
+clients in alternation, N round trips each, so that load falls on all of them alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+openai = pytest.importorskip("openai")
+
+from tokenomy.openai import Guard  # noqa: E402
+
+CHAT = [
+    {"role": "system", "content": "You are a concise assistant for a bookshop."},
+    {"role": "user", "content": "Summarise the plot of Pride and Prejudice in two sentences, please."},
+]
+KINDS = ["unwrapped", "guarded", "guarded, max_cost_usd"]
+
+
+def _server() -> Iterator[str]:
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-m", "tests.openai_server"], cwd=root,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        yield child.stdout.readline().strip()
+    finally:
+        child.stdin.close()
+        child.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    yield from _server()
+
+
+def _client(url: str, kind: str) -> Any:
+    client = openai.OpenAI(api_key="sk-bench", base_url=url, max_retries=0)
+    if kind == "unwrapped":
+        return client
+    limits: dict[str, Any] = {"max_cost_usd": 1_000_000} if "max_cost_usd" in kind else {}
+    return Guard(as_of=date(2025, 1, 1), max_prompt_tokens=100_000, **limits).wrap(client)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chat_round_trip(benchmark, server_url: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "openai-guard: chat completion round trip"
+    client = _client(server_url, kind)
+    call = lambda: client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60)  # noqa: E731
+    for _ in range(20):  # connection and caches warm before timing
+        call()
+    reply = benchmark(call)
+    assert reply.usage.prompt_tokens == 30
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_streamed_round_trip(benchmark, server_url: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "openai-guard: streamed chat completion with usage"
+    client = _client(server_url, kind)
+
+    def call() -> list[Any]:
+        return list(client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60, stream=True,
+                                                   stream_options={"include_usage": True}))  # fmt: skip
+
+    for _ in range(20):
+        call()
+    chunks = benchmark(call)
+    assert chunks[-1].usage.prompt_tokens == 30
+
+
+def interleaved(rounds: int) -> None:
+    """Print each client's median round trip and its ratio to the unwrapped one, timed in turn."""
+    for url in _server():
+        clients = {kind: _client(url, kind) for kind in KINDS}
+        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        for i in range(rounds + 50):
+            for kind in KINDS if i % 2 else KINDS[::-1]:
+                start = time.perf_counter()
+                clients[kind].chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60)
+                if i >= 50:  # the first 50 warm connections and caches
+                    times[kind].append(time.perf_counter() - start)
+        base = statistics.median(times["unwrapped"])
+        for kind in KINDS:
+            median = statistics.median(times[kind])
+            print(f"{kind:24} median {median * 1e3:7.3f} ms  min {min(times[kind]) * 1e3:7.3f} ms  "
+                  f"ratio {median / base:.3f}")
+
+
+if __name__ == "__main__":
+    interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)

@@ -1,0 +1,498 @@
+"""Pre-flight checks where requests are made: :class:`Guard` wraps an OpenAI SDK client.
+
+``Guard(...).wrap(client)`` returns a copy of an ``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI`` or
+``AsyncAzureOpenAI`` client (``client.with_options(http_client=...)``) whose HTTP client passes
+each request through the guard's transport, then on to the original client's own connection
+pool, proxies and settings. The SDK itself is not patched, and the original client is unchanged.
+
+Each JSON body sent to a path :func:`~tokenomy.count_request` knows (chat completions, responses,
+embeddings, completions, moderations) is counted before it is sent. Over the context window,
+``max_prompt_tokens`` or ``max_cost_usd``, the guard raises :class:`RequestOverBudgetError` (a
+:class:`~tokenomy.BudgetExceededError`) before a byte leaves the process, warns and sends
+(``on_exceed="warn"``), or sends the body a callable fits. Responses, streamed ones included,
+are read as they pass for their ``usage``: :attr:`Guard.ledger` compares predicted and billed
+tokens and prices them.
+
+The guard's errors are also ``openai.OpenAIError``: from openai 2.31 on, the SDK re-raises those
+from its HTTP client unchanged, where it would retry any other exception and wrap it in
+``APIConnectionError``. This module imports the SDK; ``import tokenomy`` never does.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeAlias, TypeVar, cast
+
+import openai
+
+from tokenomy._data import table
+from tokenomy._forwarding import Tee, forwarding_client, http_library
+from tokenomy._results import get
+from tokenomy._usage import ENCODINGS, UsageReader
+from tokenomy.cost import cost_from_usage, cost_of_request
+from tokenomy.errors import BudgetError, BudgetExceededError, TokenomyError
+from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals, UsageRecord
+from tokenomy.registry import ModelInfo, day_of, resolve
+from tokenomy.requests import RequestCount, count_request
+
+__all__ = ["BudgetWarning", "Guard", "Ledger", "LedgerEntry", "LedgerTotals", "RequestOverBudgetError",
+           "UsageRecord"]  # fmt: skip
+
+if tuple(int(part) for part in re.findall(r"\d+", openai.__version__)[:2]) < (2, 31):
+    raise ImportError(f"tokenomy.openai needs openai>=2.31 (found {openai.__version__}): earlier releases "
+                      "retry an error raised before sending and wrap it in APIConnectionError. "
+                      'pip install "tokenomy[openai]"')  # fmt: skip
+
+_ClientT = TypeVar("_ClientT", bound="openai.OpenAI | openai.AsyncOpenAI")
+# "raise", "warn", or (body, error) -> a body to send instead, or None to raise
+OnExceed: TypeAlias = "str | Callable[[dict[str, Any], BudgetExceededError], Mapping[str, Any] | None]"
+
+
+class RequestOverBudgetError(BudgetExceededError, openai.OpenAIError):
+    """A request the guard refused before sending it.
+
+    ``limit_name`` says which limit (``"context_window"``, ``"max_prompt_tokens"``,
+    ``"max_cost_usd"`` or ``"request_tokens"``); ``needed`` and ``limit`` are tokens, or USD as
+    ``Decimal`` for ``max_cost_usd``; ``count`` is the body's :class:`~tokenomy.RequestCount`.
+    """
+
+    def __init__(self, needed: int | Decimal, limit: int | Decimal, limit_name: str, message: str,
+                 count: RequestCount, body: Mapping[str, Any]) -> None:  # fmt: skip
+        BudgetError.__init__(self, message)
+        self.needed, self.limit, self.limit_name = needed, limit, limit_name
+        self.count, self.body = count, body
+        self.model, self.endpoint = count.model, count.endpoint
+
+
+class BudgetWarning(UserWarning):
+    """A request over a limit was sent anyway (``on_exceed="warn"``)."""
+
+
+_reclassed: dict[type[TokenomyError], type[TokenomyError]] = {}
+
+
+def _passthrough(error: TokenomyError) -> TokenomyError:
+    """``error``, made an ``openai.OpenAIError`` too, so the SDK re-raises it unchanged."""
+    if not isinstance(error, openai.OpenAIError):
+        cls = type(error)
+        both = _reclassed.get(cls)
+        if both is None:
+            made = type(cls.__name__, (cls, openai.OpenAIError),
+                        {"__module__": cls.__module__, "__doc__": cls.__doc__})  # fmt: skip
+            both = _reclassed.setdefault(cls, cast("type[TokenomyError]", made))
+        error.__class__ = both
+    return error
+
+
+class _Ticket:
+    """A request admitted by the guard: what was sent, its count, and its reserved worst case."""
+
+    __slots__ = ("body", "count", "endpoint", "notes", "reserved", "worst")
+
+    def __init__(self, endpoint: str, body: dict[str, Any], count: RequestCount | None, worst: Decimal | None,
+                 reserved: bool, notes: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.endpoint, self.body, self.count, self.worst = endpoint, body, count, worst
+        self.reserved, self.notes = reserved, notes
+
+
+class Guard:
+    """Token and cost limits checked on every request a wrapped OpenAI client makes.
+
+    ``reserve_output`` is the output a request without ``max_tokens`` (``max_completion_tokens``,
+    ``max_output_tokens``) must leave room for; by default the model's output cap, or nothing when
+    that cap is not below the window (the output then shares it). ``max_cost_usd`` bounds the
+    running cost: billed costs so far, plus the worst case of every request in flight, plus this
+    request's worst case (its prompt at the input price and its most possible output).
+    ``on_exceed`` is ``"raise"``, ``"warn"`` or a callable ``(body, error)`` returning a body to
+    send instead (checked again) or None to raise. :meth:`check` runs the same pre-flight on one
+    body without sending it:
+
+    >>> guard = Guard(max_prompt_tokens=10, as_of=date(2025, 1, 1))
+    >>> guard.check({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}).tokens
+    8
+    >>> guard.check({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi " * 20}]})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tokenomy.openai.RequestOverBudgetError: gpt-4o request to /v1/chat/completions: 28 prompt tokens, ...
+    """
+
+    def __init__(
+        self,
+        *,
+        max_prompt_tokens: int | None = None,
+        max_cost_usd: Decimal | float | int | str | None = None,
+        reserve_output: int | None = None,
+        on_exceed: OnExceed = "raise",
+        as_of: date | str | None = None,
+    ) -> None:
+        for name, value in (("max_prompt_tokens", max_prompt_tokens), ("reserve_output", reserve_output)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise BudgetError(f"{name} must be a whole number >= 0 or None, not {value!r}")
+        if on_exceed not in ("raise", "warn") and not callable(on_exceed):
+            raise BudgetError(f"on_exceed must be 'raise', 'warn' or a callable, not {on_exceed!r}")
+        self.max_prompt_tokens, self.reserve_output = max_prompt_tokens, reserve_output
+        self.on_exceed = on_exceed
+        self.max_cost_usd = None if max_cost_usd is None else _usd(max_cost_usd)
+        self.as_of = None if as_of is None else day_of(as_of)
+        self._lock = threading.Lock()
+        self._done: list[_Done] = []  # finished exchanges, in order
+        self._entries: list[LedgerEntry] = []  # the first len(_entries) of them, priced and built
+        self._spent = Decimal(0)
+        self._reserved = Decimal(0)
+
+    def __repr__(self) -> str:
+        return (f"Guard(max_prompt_tokens={self.max_prompt_tokens}, max_cost_usd={self.max_cost_usd}, "
+                f"reserve_output={self.reserve_output}, on_exceed={self.on_exceed!r}, "
+                f"as_of={self.as_of})")  # fmt: skip
+
+    def wrap(self, client: _ClientT) -> _ClientT:
+        """A copy of ``client`` whose every request passes through this guard first.
+
+        The copy shares the original's connection pool, proxies, hooks and cookies; closing it
+        leaves them to the original. Nothing is sent when a request is refused:
+
+        >>> from openai import OpenAI
+        >>> guard = Guard(max_prompt_tokens=5, as_of=date(2025, 1, 1))
+        >>> client = guard.wrap(OpenAI(api_key="sk-none", base_url="http://127.0.0.1:9/v1"))
+        >>> client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hello"}])
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tokenomy.openai.RequestOverBudgetError: gpt-4o request to /v1/chat/completions: 8 prompt tokens, ...
+        """
+        inner: Any = getattr(client, "_client", None)
+        if http_library(inner) is None or not callable(getattr(client, "with_options", None)):
+            raise TypeError("Guard.wrap takes an OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI "
+                            f"client (openai>=2.31), not {type(client).__name__}")  # fmt: skip
+        outer = forwarding_client(inner, self._prepare, self._observe, self._release)
+        return cast("_ClientT", client.with_options(http_client=outer))
+
+    @property
+    def ledger(self) -> Ledger:
+        """Every request counted and answered so far (a snapshot)."""
+        with self._lock:
+            self._settle()
+            return Ledger(tuple(self._entries))
+
+    @property
+    def spent(self) -> Decimal:
+        """USD billed so far, counting the worst case of responses that reported no usage."""
+        with self._lock:
+            self._settle()
+            return self._spent
+
+    @property
+    def reserved(self) -> Decimal:
+        """USD held for the worst case of requests in flight."""
+        with self._lock:
+            return self._reserved
+
+    def check(self, body: Mapping[str, Any], *, endpoint: str = "/v1/chat/completions"
+              ) -> RequestCount:  # fmt: skip
+        """The pre-flight :meth:`wrap` runs, on one body: its count, or
+        :class:`RequestOverBudgetError` whatever ``on_exceed`` says; nothing is sent or reserved."""
+        count, worst, error = self._assess(dict(body), endpoint)
+        if error is None and worst is not None and self.max_cost_usd is not None:
+            running = self.spent + self.reserved
+            if running + worst > self.max_cost_usd:
+                error = self._cost_error(count, worst, running, body)
+        if error is not None:
+            raise error
+        return count
+
+    # -- before sending --------------------------------------------------------------------
+
+    def _assess(self, body: dict[str, Any], path: str
+                ) -> tuple[RequestCount, Decimal | None, RequestOverBudgetError | None]:  # fmt: skip
+        """Count ``body``; the first token limit it breaks; its worst-case cost (with max_cost_usd)."""
+        count = count_request(body, endpoint=path, as_of=self.as_of)
+        info = resolve(count.model, count.as_of, warn=False)
+        kind = table("endpoints")["request_counting"][count.endpoint]
+        what = f"{count.model} request to {count.endpoint}"
+        est = "" if count.exact else " (an estimate)"
+        window, error, output = info.context_window, None, 0
+        if kind in ("embeddings", "moderations"):
+            largest = max(count.messages, default=0)
+            most = table("endpoints").get(kind, {}).get("max_request_tokens")
+            if window is not None and largest > window:
+                i = count.messages.index(largest)
+                error = RequestOverBudgetError(largest, window, "context_window",
+                    f"{what}: input {i} has {largest:,} tokens{est}, over the model's {window:,}-token "
+                    "input limit. Nothing was sent: split it (tokenomy.embedding_chunks).",
+                    count, body)  # fmt: skip
+            elif most is not None and count.tokens > most:
+                error = RequestOverBudgetError(count.tokens, most, "request_tokens",
+                    f"{what}: {count.tokens:,} tokens{est}, over the {most:,}-token limit per request. "
+                    "Nothing was sent: send the inputs in smaller batches.", count, body)  # fmt: skip
+        else:
+            cap = _body_cap(body, kind)
+            requested = cap if cap is not None else self._reserve(info)
+            prompt = max(count.messages, default=0) if kind == "completions" else count.tokens
+            room = None if window is None else max(0, window - prompt)
+            if window is not None and prompt + requested > window:
+                said = "requested" if cap is not None else "reserved"
+                error = RequestOverBudgetError(prompt + requested, window, "context_window",
+                    f"{what}: {prompt:,} prompt tokens{est} + {requested:,} output tokens {said} = "
+                    f"{prompt + requested:,}, over the {window:,}-token context window. Nothing was sent: "
+                    "set a smaller max_tokens, shorten the prompt (tokenomy.Budget.fit), or choose a "
+                    "model with a larger window.", count, body)  # fmt: skip
+            bounds = [b for b in (cap, info.max_output_tokens, room) if b is not None]
+            prompts = len(count.messages) if kind == "completions" else 1  # a list of prompts
+            output = min(bounds) * _choices(body, kind) * max(prompts, 1) if bounds else -1
+        if error is None and self.max_prompt_tokens is not None and count.tokens > self.max_prompt_tokens:
+            error = RequestOverBudgetError(count.tokens, self.max_prompt_tokens, "max_prompt_tokens",
+                f"{what}: {count.tokens:,} prompt tokens{est}, over max_prompt_tokens="
+                f"{self.max_prompt_tokens:,}. Nothing was sent: shorten the prompt (tokenomy.Budget.fit) "
+                "or raise max_prompt_tokens.", count, body)  # fmt: skip
+        if self.max_cost_usd is None or error is not None:
+            return count, None, error
+        if output < 0:
+            raise BudgetError(f"{what}: the registry knows no window or output cap for {count.model}, so "
+                              "its worst-case cost is unbounded: set max_tokens in the request")  # fmt: skip
+        return count, cost_of_request(count, output_tokens=output).total, error
+
+    def _reserve(self, info: ModelInfo) -> int:
+        if self.reserve_output is not None:
+            return self.reserve_output
+        cap, window = info.max_output_tokens, info.context_window
+        return cap if cap is not None and window is not None and cap < window else 0
+
+    def _cost_error(self, count: RequestCount, worst: Decimal, running: Decimal,
+                    body: Mapping[str, Any]) -> RequestOverBudgetError:  # fmt: skip
+        assert self.max_cost_usd is not None
+        return RequestOverBudgetError(running + worst, self.max_cost_usd, "max_cost_usd",
+            f"{count.model} request to {count.endpoint}: worst case ${worst} on top of ${running} spent "
+            f"or reserved = ${running + worst}, over max_cost_usd=${self.max_cost_usd}. Nothing was "
+            "sent: set a smaller max_tokens, shorten the prompt, or raise max_cost_usd.",
+            count, body)  # fmt: skip
+
+    def _admit(self, body: dict[str, Any], path: str) -> _Ticket:
+        """Check ``body``, act on ``on_exceed``, reserve its worst case; the ticket of what to send."""
+        fitted = False
+        while True:
+            try:
+                count, worst, error = self._assess(body, path)
+            except TokenomyError as exc:
+                if self.on_exceed != "warn":
+                    raise _passthrough(exc) from None
+                warnings.warn(f"sent uncounted: {exc}", BudgetWarning, stacklevel=_stacklevel())
+                return _Ticket(path, body, None, None, False, (f"not counted: {exc}",))
+            reserved = False
+            if error is None and worst is not None:
+                with self._lock:
+                    running = self._spent + self._reserved
+                    assert self.max_cost_usd is not None
+                    if running + worst <= self.max_cost_usd:
+                        self._reserved += worst
+                        reserved = True
+                if not reserved:
+                    error = self._cost_error(count, worst, running, body)
+            if error is None:
+                return _Ticket(path, body, count, worst, reserved)
+            if self.on_exceed == "warn":
+                warnings.warn(str(error), BudgetWarning, stacklevel=_stacklevel())
+                if worst is not None:
+                    with self._lock:
+                        self._reserved += worst
+                return _Ticket(path, body, count, worst, worst is not None, (f"sent over budget: {error}",))
+            if fitted or not callable(self.on_exceed):
+                raise error
+            replacement = self.on_exceed(dict(body), error)
+            if replacement is None:
+                raise error
+            if not isinstance(replacement, Mapping):
+                raise _passthrough(BudgetError(f"on_exceed returned a {type(replacement).__name__}; "
+                                               "return a request body (a dict) or None"))  # fmt: skip
+            body, fitted = dict(replacement), True
+
+    def _prepare(self, request: Any, module: Any) -> tuple[Any, _Ticket | None]:
+        """The request to send (rebuilt if ``on_exceed`` fitted its body) and its ticket, if counted."""
+        path = _counted_path(request.url.path) if request.method == "POST" else None
+        if path is None:
+            return request, None
+        try:
+            body = json.loads(request.content)  # a multipart upload is not read, or not JSON
+        except (module.RequestNotRead, ValueError):
+            return request, None
+        if not isinstance(body, dict):
+            return request, None
+        ticket = self._admit(body, path)
+        if ticket.body is not body:
+            content = json.dumps(ticket.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+            request = module.Request(request.method, request.url, headers=headers,
+                                     content=content.encode(), extensions=request.extensions)  # fmt: skip
+        return request, ticket
+
+    # -- after the response --------------------------------------------------------------------
+
+    def _observe(self, response: Any, ticket: _Ticket, tee: Tee) -> Any:
+        """Record ``response`` now, or tee its body to read the usage as it passes."""
+        kind = response.headers.get("content-type", "")
+        sse = kind.startswith("text/event-stream")
+        if not 200 <= response.status_code < 300 or not (sse or "json" in kind):
+            self._record(ticket, response.status_code, None, sse, ())
+            return response
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ENCODINGS:
+            self._record(ticket, response.status_code, None, sse, (f"usage not read: {encoding} body",))
+            return response
+        observer = _Observer(self, ticket, response.status_code, sse, encoding)
+        tee(response, observer.reader.feed, observer.finish)
+        return response
+
+    def _release(self, ticket: _Ticket) -> None:
+        if ticket.reserved and ticket.worst is not None:
+            with self._lock:
+                self._reserved -= ticket.worst
+
+    def _record(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
+                notes: tuple[str, ...]) -> None:  # fmt: skip
+        """Settle the ticket's reservation; the entry is priced and built when the ledger is read,
+        unless a cost limit needs its price now."""
+        done = _Done(ticket, status, usage, stream, notes)
+        if self.max_cost_usd is not None:
+            self._price(done)
+        with self._lock:
+            if ticket.reserved and ticket.worst is not None:
+                self._reserved -= ticket.worst
+            if done.charged is not None:
+                self._spent += done.charged
+            self._done.append(done)
+
+    def _price(self, done: _Done) -> None:
+        ok, ticket = 200 <= done.status < 300, done.ticket
+        model = ticket.count.model if ticket.count is not None else str(ticket.body.get("model", ""))
+        if done.usage is not None and ok:
+            try:
+                done.cost = cost_from_usage(model, done.usage, as_of=self.as_of).total
+            except (TokenomyError, TypeError) as exc:
+                done.notes += (f"usage not priced: {exc}",)
+        if ok and done.usage is None:
+            done.notes += ("no usage in the response" + (
+                "; its worst case stays in the running cost" if ticket.worst else ""),)  # fmt: skip
+        kept = ticket.worst if ok and ticket.worst else Decimal(0)  # no usage: the worst case stays
+        done.charged = done.cost if done.cost is not None else kept
+
+    def _settle(self) -> None:
+        """Price and build the entries recorded since the last read (the lock is held)."""
+        for done in self._done[len(self._entries) :]:
+            if done.charged is None:
+                self._price(done)
+                self._spent += done.charged or 0
+            self._entries.append(done.entry())
+
+
+class _Done:
+    """A finished exchange as recorded on the request's path: priced and built later."""
+
+    __slots__ = ("charged", "cost", "notes", "status", "stream", "ticket", "usage")
+
+    def __init__(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
+                 notes: tuple[str, ...]) -> None:  # fmt: skip
+        self.ticket, self.status, self.usage, self.stream = ticket, status, usage, stream
+        self.notes = ticket.notes + notes
+        self.cost: Decimal | None = None
+        self.charged: Decimal | None = None
+
+    def entry(self) -> LedgerEntry:
+        count, usage = self.ticket.count, self.usage
+        return LedgerEntry(
+            model=count.model if count is not None else str(self.ticket.body.get("model", "")),
+            endpoint=self.ticket.endpoint, status=self.status,
+            predicted_tokens=None if count is None else count.tokens, exact=count is not None and count.exact,
+            prompt_tokens=_field(usage, "prompt_tokens", "input_tokens"),
+            cached_tokens=_field(usage, "prompt_tokens_details", "input_tokens_details", "cached_tokens"),
+            output_tokens=_field(usage, "completion_tokens", "output_tokens"),
+            reasoning_tokens=_field(usage, "completion_tokens_details", "output_tokens_details",
+                                    "reasoning_tokens"),
+            cost=self.cost, stream=self.stream, body=self.ticket.body, usage=usage, notes=self.notes,
+        )  # fmt: skip
+
+
+def _usd(value: Decimal | float | int | str) -> Decimal:
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0:
+        raise BudgetError(f"max_cost_usd must be a finite amount >= 0, not {value!r}")
+    return amount
+
+
+def _body_cap(body: Mapping[str, Any], kind: str) -> int | None:
+    """The output one choice may use, as the body caps it (count_request has checked the field)."""
+    fields = table("endpoints")["output_cap_fields"].get(kind, [])
+    cap = next((body[f] for f in fields if body.get(f) is not None), None)
+    return cap if isinstance(cap, int) else None
+
+
+def _choices(body: Mapping[str, Any], kind: str) -> int:
+    n = body.get("n", 1) if kind in ("chat", "completions") else 1
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+
+def _field(usage: Mapping[str, Any] | None, *path: str) -> int | None:
+    """A usage figure by Chat or Responses name: ``(chat, responses)`` or ``(chat, responses, leaf)``."""
+    if usage is None:
+        return None
+    if len(path) == 2:
+        value = get(usage, path[0])
+        value = get(usage, path[1]) if value is None else value
+    else:
+        details = get(usage, path[0]) or get(usage, path[1])
+        value = None if details is None else get(details, path[2])
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@functools.cache
+def _suffixes() -> tuple[tuple[str, str], ...]:
+    """``(path suffix, endpoint)``, longest first: Azure and proxies put their own prefix before it."""
+    paths = table("endpoints")["request_counting"]
+    pairs = [(p.removeprefix("/v1"), p) for p in paths]
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+def _counted_path(path: str) -> str | None:
+    return next((endpoint for suffix, endpoint in _suffixes() if path.endswith(suffix)), None)
+
+
+_SKIPPED_FRAMES = ("tokenomy.", "openai.", "httpx", "httpcore", "anyio.", "asyncio.", "contextlib")
+
+
+def _stacklevel() -> int:
+    """warnings.warn stacklevel of the first frame outside tokenomy, the SDK and httpx."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_SKIPPED_FRAMES):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+class _Observer:
+    """Reads one response's usage as it passes, and records the request once it ends."""
+
+    __slots__ = ("done", "guard", "reader", "status", "ticket")
+
+    def __init__(self, guard: Guard, ticket: _Ticket, status: int, sse: bool, encoding: str) -> None:
+        self.guard, self.ticket, self.status, self.done = guard, ticket, status, False
+        self.reader = UsageReader(stream=sse, encoding=encoding)
+
+    def finish(self, complete: bool) -> None:
+        with self.guard._lock:
+            if self.done:
+                return
+            self.done = True
+        usage, notes = self.reader.result(complete)
+        chat_stream = self.reader.stream and self.ticket.endpoint == "/v1/chat/completions"
+        if usage is None and not notes and chat_stream:
+            notes = ("a stream reports usage only with stream_options={'include_usage': True}",)
+        self.guard._record(self.ticket, self.status, usage, self.reader.stream, notes)
