@@ -205,6 +205,43 @@ def test_server_state_fields_are_inexact(field: str) -> None:
     assert any(note.startswith(field) for note in result.notes)
 
 
+def test_unknown_parameter_fields_are_inexact() -> None:
+    """A sub-field of a parameter that data/chat.toml does not list as leaving the input unchanged
+    (reasoning.mode) makes the count inexact and names it; the listed ones (effort) do not."""
+    body = {"model": "gpt-5", "input": "hi"}
+    base = count_request(body, endpoint=RESPONSES_PATH)
+    known = count_request({**body, "reasoning": {"effort": "low", "summary": "auto"}}, endpoint=RESPONSES_PATH)
+    unknown = count_request({**body, "reasoning": {"effort": "low", "mode": "pro"}}, endpoint=RESPONSES_PATH)
+    assert base.exact and known.exact and known.tokens == base.tokens
+    assert not unknown.exact and unknown.tokens == base.tokens
+    assert [n.split(":")[0] for n in unknown.notes if n.startswith("reasoning.")] == ["reasoning.mode"]
+
+
+EMPTY_DESCRIPTION = {"type": "function", "function": {"name": "lookup", "description": "",
+                     "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "exact"), [("gpt-4o-2024-08-06", True), ("gpt-4.1", True),
+                                              ("gpt-3.5-turbo-0125", False)])  # fmt: skip
+def test_feature_verified_on_some_families_only(model: str, exact: bool) -> None:
+    """A function without a description is verified on the families data/chat.toml names for it;
+    on another family the count is the same rule, flagged inexact with the family named."""
+    result = count_request({"model": model, "messages": [user("hi")], "tools": [EMPTY_DESCRIPTION]},
+                           as_of="2025-06-01")  # fmt: skip
+    assert result.exact is exact
+    family_notes = [n for n in result.notes if "functions without a description on the" in n]
+    assert bool(family_notes) is (not exact)
+
+
+def test_unverified_pair_of_verified_features() -> None:
+    """json_object and a function without a description are each verified, the pair is not."""
+    body = {"model": "gpt-4o-2024-08-06", "messages": [user("hi")], "tools": [EMPTY_DESCRIPTION]}
+    alone = count_request(body)
+    paired = count_request({**body, "response_format": {"type": "json_object"}})
+    assert alone.exact and not paired.exact and paired.tokens == alone.tokens
+    assert any(n.startswith("json object with schema:functions without a description") for n in paired.notes)
+
+
 # ---- bad bodies --------------------------------------------------------------------------------
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}

@@ -383,10 +383,11 @@ class PromptCounter:
                 + self.image_tokens + self.file_tokens + self.audio_tokens + self.overhead())  # fmt: skip
 
     def unverified(self) -> list[str]:
-        """Features met that the format's rules are not verified for on this API, single or in
-        the combinations ``data/chat.toml`` names as unverified."""
-        verified = self.api_rules.verified_features
-        missing = [f for f in self.features if f not in verified]
+        """Features met that the format's rules are not verified for on this API (or not for
+        this model family), single or in the combinations ``data/chat.toml`` names as unverified."""
+        verified, families = self.api_rules.verified_features, self.api_rules.feature_families
+        missing = [f"{f} on the {self.info.family} family" if f in verified else f for f in self.features
+                   if f not in verified or (f in families and self.info.family not in families[f])]
         for combination in self.api_rules.unverified_combinations:
             if set(combination) <= self.features:
                 missing.append(" with ".join(combination))

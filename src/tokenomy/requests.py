@@ -213,6 +213,12 @@ def _count_conversation(body: Mapping[str, Any], info: ModelInfo, path: str, api
     reasons += counter.notes
     if rules.loaded_from:
         reasons.append(f"constants from user rules {', '.join(rules.loaded_from)} (not verified by tokenomy)")
+    for parameter, known in table("chat")["verified_parameter_fields"][api].items():
+        value = body.get(parameter)
+        for key in value if isinstance(value, Mapping) else ():
+            if key not in known:
+                reasons.append(f"{parameter}.{str(key)[:40]}: not verified to leave the billed input "
+                               "unchanged (the server may add text of its own)")  # fmt: skip
     for state in table("chat")["server_state_fields"][api]:
         if body.get(state) is not None:
             reasons.append(f"{state}: the server adds stored context that the body does not hold")

@@ -70,6 +70,8 @@ class ApiRules:
     bill_choice_name: bool = True
     marked_output: Mapping[str, Any] | None = None
     unverified_combinations: tuple[tuple[str, ...], ...] = ()
+    # a feature verified on some families only: feature -> those families
+    feature_families: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def _build(name: str, family: str | None, override: _Override | None) -> FormatR
             unverified_combinations=tuple(tuple(c) for c in section.pop("unverified_combinations", ())),
             schema_drop=tuple(section.pop("schema_drop", ("required", "additionalProperties"))),
             verified_features=frozenset(section.pop("verified_features", ())),
+            feature_families={f: frozenset(fams) for f, fams in section.pop("feature_families", {}).items()},
             **{k: int(v) for k, v in section.items() if k in _API_INTS},
         )
     return FormatRules(
