@@ -16,20 +16,15 @@ from datetime import date
 from typing import Any
 
 from tokenomy._args import check_bool
+from tokenomy._content import ImageDimensions
 from tokenomy._data import table
 from tokenomy._results import get
+from tokenomy._shapes import as_mapping, is_sequence, text_value
+from tokenomy.counter import PromptCounter
 from tokenomy.embeddings import count_embedding_input
 from tokenomy.endpoint import check_request
 from tokenomy.errors import MessageFormatError, TokenomyError, UnsupportedModelError, short
-from tokenomy.messages import (
-    ImageDimensions,
-    PromptCounter,
-    as_mapping,
-    count_chat_messages,
-    count_chat_request_parts,
-    is_sequence,
-    text_value,
-)
+from tokenomy.messages import count_chat_messages, count_chat_request_parts
 from tokenomy.registry import ModelInfo, resolve
 from tokenomy.rules import format_name, rules_for
 from tokenomy.tokenizer import encoding_for
