@@ -342,3 +342,25 @@ def test_ctrl_c_on_a_real_process_exits_130(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and err.strip() == "tokenomy: interrupted", err
+
+
+# ---- every subcommand, and the JSON of a request -----------------------------------------------
+
+COMMANDS = ["count", "fit", "chunk", "cost", "analyze", "reconcile", "models", "endpoints"]
+
+
+def test_every_subcommand_takes_the_shared_options_and_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy --help` lists every subcommand; each one's help names --json, --as-of and --debug,
+    shows an example of itself and the exit codes (README: "Every subcommand takes ...")."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"\n    {command}" in listed
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert info.value.code == 0 and f"example:\n  tokenomy {command} " in out and "exit codes: 0 success" in out
+        assert all(option in out for option in ("--json", "--as-of", "--debug")), command
+        assert "(default: )" not in out
+

@@ -7,15 +7,7 @@ from typing import Any
 
 import tokenomy
 from tokenomy.cli.inputs import MAX_JSON_CHARS, read_request
-from tokenomy.cli.options import (
-    DEFAULT_MODEL,
-    EXIT_OK,
-    UsageError,
-    add_common,
-    add_model,
-    command,
-    whole_number,
-)
+from tokenomy.cli.options import EXIT_OK, UsageError, add_common, add_model, command, whole_number
 from tokenomy.cli.output import emit
 
 
@@ -33,7 +25,7 @@ def add_cost(sub: Any) -> None:
     p.add_argument("--cached-tokens", type=whole_number, default=0, metavar="N",
                    help="part of the prompt served from cache")  # fmt: skip
     p.add_argument("--batch", action="store_true", help="price at the Batch API rate")
-    add_model(p, help=f"model name (default: {DEFAULT_MODEL})")
+    add_model(p, help="model name (default: the request's 'model'; needed with --input-tokens)")
     add_common(p)
     p.set_defaults(handler=_cost)
 

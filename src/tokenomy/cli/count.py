@@ -38,7 +38,8 @@ def add_count(sub: Any) -> None:
                 "whether it fits the model's context window (and --max-tokens).",
                 "tokenomy count notes.txt request.json -m gpt-4o -m gpt-4.1 --max-tokens 8000")  # fmt: skip
     p.add_argument("files", nargs="*", help="files to count ('-' for stdin); text is read as a stream")
-    add_model(p, repeat=True, help=f"model name (repeatable; default: {DEFAULT_MODEL})")
+    add_model(p, repeat=True, help=f"model name (repeatable; default: a request's 'model', else "
+                                   f"{DEFAULT_MODEL})")  # fmt: skip
     add_max_tokens(p, "exit 1 if any count exceeds N (a pre-flight check); reading stops once over N",
                    required=False)  # fmt: skip
     add_common(p)

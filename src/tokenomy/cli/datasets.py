@@ -7,17 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import tokenomy
-from tokenomy.cli.options import (
-    DEFAULT_MODEL,
-    EXIT_OK,
-    add_common,
-    add_engine,
-    add_model,
-    command,
-    whole_number,
-)
+from tokenomy.cli.options import EXIT_OK, UsageError, add_common, add_engine, add_model, command, whole_number
 from tokenomy.cli.output import emit
-from tokenomy.errors import InputFileError, TokenomyError
+from tokenomy.errors import InputFileError
 
 # tokenomy.datasets.lines.KINDS, repeated: importing it would load the dataset modules on every start
 _KINDS = ["batch", "fine-tune", "chat", "text"]
@@ -37,7 +29,7 @@ def add_analyze(sub: Any) -> None:
                    help="also count and price the same records on each of these models (comma-separated)")
     p.add_argument("--max-line-bytes", type=whole_number, default=64 << 20, metavar="N",
                    help="longer lines are reported as problems, not read")  # fmt: skip
-    add_model(p, help=f"model name (default: {DEFAULT_MODEL})")
+    add_model(p, help="count every record with this model (default: each record's 'model')")
     add_common(p)
     p.set_defaults(handler=_analyze)
 
@@ -98,7 +90,10 @@ def _reconcile(args: argparse.Namespace) -> int:
         try:
             calibration.write(args.calibrate)
         except OSError as error:
-            raise TokenomyError(f"cannot write {args.calibrate}: {error.strerror or error}") from None
+            # not a TokenomyError: the library read and computed all it was given; this path is the
+            # command line's own, so it is a usage error (exit 2, one line)
+            raise UsageError(f"tokenomy: cannot write {args.calibrate}: {error.strerror or error}; give "
+                             "--calibrate a path in a folder you can write to") from None
         data["calibration"] = calibration.to_dict()
         text += f"\n\n{calibration}\nrules written to {args.calibrate} (load with TOKENOMY_RULES)"
     emit(data, text, as_json=args.json)

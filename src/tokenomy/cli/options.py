@@ -36,7 +36,7 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        shown = not any(default is v for v in (None, False, argparse.SUPPRESS)) and default != []
+        shown = not any(default is v for v in (None, False, argparse.SUPPRESS)) and default not in ([], "")
         if shown and "%(default)" not in text:
             text += " (default: %(default)s)"
         return text

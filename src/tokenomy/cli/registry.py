@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import tokenomy
-from tokenomy.cli.options import EPILOG, EXIT_OK, add_common, command
+from tokenomy.cli.options import EXIT_OK, add_common, command
 from tokenomy.cli.output import emit
 from tokenomy.report import text_table
 
@@ -25,13 +25,10 @@ def add_models(sub: Any) -> None:
 
 def add_endpoints(sub: Any) -> None:
     """Add ``endpoints`` to the subcommands ``sub``."""
-    p = sub.add_parser(
-        "endpoints",
-        help="list API paths: status, data use, retention, zero data retention",
-        epilog=EPILOG,
-        description="Each API path on --as-of: status, training use, default retention, zero data "
-        "retention eligibility (its limits as footnotes), registry models served, shutdown and replacement.",
-    )
+    p = command(sub, "endpoints", "list API paths: status, data use, retention, zero data retention",
+                "Each API path on --as-of: status, training use, default retention, zero data retention "
+                "eligibility (its limits as footnotes), registry models served, shutdown and replacement.",
+                "tokenomy endpoints threads --as-of 2026-11-30")  # fmt: skip
     p.add_argument("filter", nargs="?", default="", help="only paths containing this text")
     add_common(p)
     p.set_defaults(handler=_endpoints)
