@@ -94,8 +94,8 @@ def _table(rows: list[dict[str, Any]], max_tokens: int | None) -> str:
 
 
 def _count_file(path: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """One row per model for one input: a JSON request counted as a request, else text, read
-    as a stream (stopped once over --max-tokens)."""
+    """One row per model for one input: a JSON request counted as a request (the row holds its
+    ``RequestCount.to_dict()``), else text, read as a stream (stopped once over --max-tokens)."""
     source = Input(path)
     try:
         request, text = None, None
@@ -125,7 +125,8 @@ def _count_file(path: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         if request is not None:
             endpoint = "/v1/chat/completions" if "messages" in request else "/v1/responses"
             result = tokenomy.count_request({**request, "model": name}, endpoint=endpoint, as_of=args.as_of)
-            row.update(kind="chat", tokens=result.tokens, exact=result.exact, notes=list(result.notes))
+            row["kind"] = "chat"
+            row.update((key, value) for key, value in result.to_dict().items() if key not in row)
         else:
             tokens = counts[by_encoding[name]]
             stopped = args.max_tokens is not None and tokens > args.max_tokens and text is None
