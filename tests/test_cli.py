@@ -342,3 +342,39 @@ def test_ctrl_c_on_a_real_process_exits_130(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and err.strip() == "tokenomy: interrupted", err
+
+
+# ---- every subcommand, and the JSON of a request -----------------------------------------------
+
+COMMANDS = ["count", "fit", "chunk", "cost", "analyze", "reconcile", "models", "endpoints"]
+
+
+def test_every_subcommand_takes_the_shared_options_and_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokenomy --help` lists every subcommand; each one's help names --json, --as-of and --debug,
+    shows an example of itself and the exit codes (README: "Every subcommand takes ...")."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"\n    {command}" in listed
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert info.value.code == 0 and f"example:\n  tokenomy {command} " in out and "exit codes: 0 success" in out
+        assert all(option in out for option in ("--json", "--as-of", "--debug")), command
+        assert "(default: )" not in out
+
+
+def test_count_json_of_a_request_holds_its_request_count(capsys: pytest.CaptureFixture[str]) -> None:
+    """count --json gives a request's row every field of its RequestCount.to_dict(), beside the
+    row's own keys (file, model, snapshot, kind, tokens, exact, notes, window, fits)."""
+    import tokenomy
+
+    code, out, _ = run(capsys, "count", str(CHAT), "-m", "gpt-4o", "-m", "gpt-4.1", "--json", "--as-of", "2025-06-01")
+    body = json.loads(CHAT.read_text("utf-8"))
+    rows = json.loads(out)
+    assert code == 0 and [r["model"] for r in rows] == ["gpt-4o", "gpt-4.1"]
+    for row in rows:
+        expected = tokenomy.count_request({**body, "model": row["model"]}, as_of="2025-06-01").to_dict()
+        assert {key: row[key] for key in expected} == expected
+        assert {"file", "kind", "context_window", "fits"} <= row.keys() and row["kind"] == "chat"
