@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tokenomy.billed import index_results
 from tokenomy.datasets import DatasetReport, DatasetStats, report_from_stats
 from tokenomy.datasets.lines import Records, Spec
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges
@@ -32,7 +33,7 @@ from tokenomy.datasets.stats import Tally
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import InputFileError
 from tokenomy.reconciliation import Reconciliation
-from tokenomy.reconciling import CountSpec, Joiner, count_lines, index_results
+from tokenomy.reconciling import CountSpec, Joiner, count_lines
 from tokenomy.registry import DateLike
 from tokenomy.rules import loaded_files
 

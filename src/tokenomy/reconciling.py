@@ -10,22 +10,20 @@ unmatched, duplicated, failed or uncountable) are reported by file and line numb
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tokenomy._results import as_dict, get
 from tokenomy._workers import map_ordered
+from tokenomy.billed import Billed, ResultIndex, batches, billed_entry, index_results, numbered, record_of
 from tokenomy.calibrate import Uses, constant_uses
 from tokenomy.cost import cost_from_usage, estimate_cost
-from tokenomy.errors import InputFileError, ResultFormatError, TokenomyError, short
+from tokenomy.errors import ResultFormatError, TokenomyError
 from tokenomy.reconciliation import LineIssue, ModelCost, ReconciledRequest, Reconciliation
 from tokenomy.registry import DateLike, day_of, resolve
 from tokenomy.requests import RequestCount, count_request
@@ -33,190 +31,6 @@ from tokenomy.rules import load_rules, loaded_files, reset_rules
 
 _BATCH_LINES = 2000
 _PARALLEL_BYTES = 4 << 20
-
-
-# ---- reading ------------------------------------------------------------------------------------
-
-
-def _numbered(source: Any, what: str) -> Iterator[tuple[int, Any]]:
-    """(line number, line or record): a JSONL file (plain or .gz) line by line, or records."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        try:
-            raw: Any = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115
-        except OSError as error:
-            raise InputFileError(str(path), error.strerror or str(error)) from None
-        except ValueError as error:  # a NUL byte or a lone surrogate in the path
-            raise InputFileError(short(str(path)), f"not a usable path ({error})") from None
-        with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle:  # JSONL lines end at \n
-            try:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield number, line
-            except (UnicodeDecodeError, OSError, EOFError) as error:
-                reason = getattr(error, "reason", None) or str(error)
-                raise InputFileError(str(path), f"not UTF-8 text or not readable ({reason})") from None
-        return
-    if isinstance(source, (Mapping, bytes)) or not isinstance(source, Iterable):
-        raise ResultFormatError(what, "must be a JSONL path or an iterable of records")
-    yield from enumerate(source, start=1)
-
-
-def _record(raw: Any) -> tuple[Any, str | None]:
-    """The record of a line (decoded when it is JSON text), or the reason it is malformed."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as error:
-            return None, f"not JSON: {error.msg} at column {error.colno}"
-        except RecursionError:
-            return None, "JSON nested deeper than the parser reads"
-    record = raw if isinstance(raw, Mapping) else as_dict(raw)
-    if record is None:
-        return None, f"a line is a JSON object, not {type(raw).__name__}"
-    return record, None
-
-
-class _Billed(NamedTuple):
-    line: int
-    model: str | None
-    status: int | None
-    error: str | None
-    prompt: int = 0
-    cached: int = 0
-    output: int = 0
-    reasoning: int = 0
-
-
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if type(obj) is dict else get(obj, key)  # parsed JSON is plain dicts: fast path
-
-
-def _usage(usage: Any) -> tuple[int, int, int, int]:
-    """(prompt, cached, output, reasoning) from Chat Completions or Responses usage."""
-    prompt = _get(usage, "prompt_tokens")
-    prompt = _get(usage, "input_tokens") if prompt is None else prompt
-    output = _get(usage, "completion_tokens")
-    output = _get(usage, "output_tokens") if output is None else output
-    details = _get(usage, "prompt_tokens_details") or _get(usage, "input_tokens_details")
-    out_details = _get(usage, "completion_tokens_details") or _get(usage, "output_tokens_details")
-    cached = _get(details, "cached_tokens") if details is not None else 0
-    reasoning = _get(out_details, "reasoning_tokens") if out_details is not None else 0
-    values = (prompt, cached or 0, output or 0, reasoning or 0)
-    if prompt is None:
-        raise ResultFormatError("usage", "has neither prompt_tokens nor input_tokens")
-    if not all(type(v) is int and v >= 0 for v in values):
-        raise ResultFormatError("usage", f"token counts must be whole numbers >= 0, not {values}")
-    if values[1] > values[0] or values[3] > values[2]:
-        raise ResultFormatError("usage", "cached tokens exceed the prompt, or reasoning tokens the output")
-    return values
-
-
-def _created(body: Any) -> date | None:
-    stamp = _get(body, "created") or _get(body, "created_at")
-    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and 0 < stamp < 1 << 40:
-        return datetime.fromtimestamp(stamp, timezone.utc).date()
-    return None
-
-
-class _Entry(NamedTuple):
-    """One result line read: its id, and what was billed or why it cannot be used."""
-
-    line: int
-    custom_id: str | None
-    billed: _Billed | None
-    problem: str | None
-    day: date | None
-
-
-def _entry(line: int, custom_id: Any, response: Any, error: Any) -> _Entry:
-    """A failure (error, or a status other than 200), the billed usage, or why the line is malformed."""
-    if not isinstance(custom_id, str):
-        return _Entry(line, None, None, "no custom_id string", None)
-    status = _get(response, "status_code") if response is not None else None
-    body = _get(response, "body") if response is not None else None
-    if error is not None or (status is not None and status != 200) or response is None:
-        reason = error if error is not None else _get(body, "error")
-        message = _get(reason, "message") if reason is not None and not isinstance(reason, str) else reason
-        return _Entry(line, custom_id, _Billed(line, None, status, str(message or reason or "no response")),
-                      None, None)  # fmt: skip
-    usage = _get(body, "usage")
-    try:
-        if usage is None:
-            raise ResultFormatError("response.body.usage", "a successful result carries usage")
-        counts = _usage(usage)
-    except ResultFormatError as problem:
-        return _Entry(line, custom_id, None, str(problem), None)
-    model = _get(body, "model")
-    billed = _Billed(line, model if isinstance(model, str) else None, status, None, *counts)
-    return _Entry(line, custom_id, billed, None, _created(body))
-
-
-def read_results(lines: Sequence[tuple[int, Any]]) -> list[_Entry]:
-    """Read Batch output lines (JSON text or records) into small entries."""
-    entries = []
-    for line, raw in lines:
-        record, problem = _record(raw)
-        if record is None:
-            entries.append(_Entry(line, None, None, problem, None))
-            continue
-        response, error = record.get("response"), record.get("error")
-        if response is None and error is None and "usage" in record:
-            response = {"status_code": 200, "body": record}  # a response body on its own
-        entries.append(_entry(line, record.get("custom_id"), response, error))
-    return entries
-
-
-@dataclass
-class ResultIndex:
-    """Billed usage by ``custom_id``, a few integers per result line; the lines that could not
-    be read as results are kept as issues."""
-
-    source: str
-    billed: dict[str, _Billed] = field(default_factory=dict)
-    issues: list[LineIssue] = field(default_factory=list)
-    first_day: date | None = None
-    last_day: date | None = None
-
-    def add(self, entries: Iterable[_Entry]) -> None:
-        """Index read results, in line order: the first line of a ``custom_id`` is the one used."""
-        for e in entries:
-            if e.billed is None:
-                self.issues.append(LineIssue(self.source, e.line, e.custom_id, "malformed", str(e.problem)))
-            elif e.custom_id is None:
-                continue  # pragma: no cover - an entry with usage always has an id
-            elif e.custom_id in self.billed:
-                self.issues.append(LineIssue(self.source, e.line, e.custom_id, "duplicate",
-                    f"custom_id already on line {self.billed[e.custom_id].line}; this line is not used"))
-            else:
-                self.billed[e.custom_id] = e.billed
-                if e.day is not None:
-                    self.first_day = min(e.day, self.first_day or e.day)
-                    self.last_day = max(e.day, self.last_day or e.day)
-
-    def day(self, as_of: DateLike | None) -> tuple[date, tuple[str, ...]]:
-        """The day to count on: ``as_of``, else the day of the earliest result, else today."""
-        if as_of is not None or self.first_day is None:
-            return day_of(as_of), ()
-        if self.last_day != self.first_day:
-            return self.first_day, (f"results were created from {self.first_day} to {self.last_day}; "
-                                    f"counted as of {self.first_day} (as_of= chooses the day)",)  # fmt: skip
-        return self.first_day, ()
-
-
-def index_results(results: str | Path | Iterable[Any]) -> ResultIndex:
-    """Index a Batch output file (or its lines as records) by ``custom_id``, in this process: a
-    result line is parsed faster than it is sent to a worker.
-
-    >>> index = index_results([{"custom_id": "a", "response": {"status_code": 200,
-    ...     "body": {"usage": {"prompt_tokens": 9, "completion_tokens": 2}}}}])
-    >>> index.billed["a"].prompt, index.issues
-    (9, [])
-    """
-    index = ResultIndex(str(results) if isinstance(results, (str, Path)) else "results")
-    for lines in _batches(_numbered(results, "results")):
-        index.add(read_results(lines))
-    return index
 
 
 def _use_pool(source: Any, parallel: bool | None) -> bool:
@@ -271,7 +85,7 @@ def count_lines(spec: CountSpec, lines: Sequence[tuple[int, Any]]) -> tuple[list
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # retired models: the table names them
         for line, raw in lines:
-            record, problem = _record(raw)
+            record, problem = record_of(raw)
             custom_id = record.get("custom_id") if record is not None else None
             body = record.get("body") if record is not None else None
             if problem is None:
@@ -355,12 +169,12 @@ class Joiner:
                 self._intern(c.notes), self._intern(c.uses)))  # fmt: skip
             self._totals(c.model, billed)[5] += c.tokens
 
-    def _failed(self, custom_id: str, billed: _Billed, prefix: str = "") -> LineIssue:
+    def _failed(self, custom_id: str, billed: Billed, prefix: str = "") -> LineIssue:
         status = f"status {billed.status}: " if billed.status is not None else ""
         message = f"{prefix}{status}{billed.error}"
         return LineIssue(self.index.source, billed.line, custom_id, "failed", message)
 
-    def _totals(self, model: str, billed: _Billed) -> list[int]:
+    def _totals(self, model: str, billed: Billed) -> list[int]:
         row = self.totals.setdefault(model, [0] * 6)
         for i, value in enumerate((1, billed.prompt, billed.cached, billed.output, billed.reasoning)):
             row[i] += value
@@ -442,25 +256,14 @@ def reconcile(
     source = str(requests) if isinstance(requests, (str, Path)) else "requests"
     spec = CountSpec(day, loaded_files(), source)
     joiner = Joiner(index, spec, batch=True if batch is None else batch, notes=notes)
-    batches = _batches(_numbered(requests, "requests"))
+    line_batches = batches(numbered(requests, "requests"))
     if _use_pool(requests, parallel):
-        for part in map_ordered(count_lines, spec, batches, use_pool=True):
+        for part in map_ordered(count_lines, spec, line_batches, use_pool=True):
             joiner.add(part)
     else:
-        for lines in batches:
+        for lines in line_batches:
             joiner.add(count_lines(spec, lines))
     return joiner.finish()
-
-
-def _batches(items: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
-    batch: list[tuple[int, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= _BATCH_LINES:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _reconcile_pairs(pairs: Any, as_of: DateLike | None, batch: bool) -> Reconciliation:
@@ -469,7 +272,7 @@ def _reconcile_pairs(pairs: Any, as_of: DateLike | None, batch: bool) -> Reconci
     index = ResultIndex("pairs")
     joiner: Joiner | None = None
     lines: list[tuple[int, Any]] = []
-    for position, pair in _numbered(pairs, "results"):
+    for position, pair in numbered(pairs, "results"):
         if not isinstance(pair, Sequence) or isinstance(pair, (str, bytes)) or len(pair) != 2:
             index.issues.append(LineIssue("pairs", position, None, "malformed",
                                           "expected a (request, response) pair"))  # fmt: skip
@@ -477,10 +280,11 @@ def _reconcile_pairs(pairs: Any, as_of: DateLike | None, batch: bool) -> Reconci
         request, response = pair
         record = _request_record(request, response, position)
         if isinstance(response, BaseException):
-            entry = _entry(position, record["custom_id"], None, f"{type(response).__name__}: {response}")
+            failure = f"{type(response).__name__}: {response}"
+            entry = billed_entry(position, record["custom_id"], None, failure)
         else:
             body = response if get(response, "usage") is not None else {"usage": response}
-            entry = _entry(position, record["custom_id"], {"status_code": 200, "body": body}, None)
+            entry = billed_entry(position, record["custom_id"], {"status_code": 200, "body": body}, None)
         index.add([entry])
         if joiner is None:  # the day of the first response, as for a Batch output
             day, _ = index.day(as_of)
