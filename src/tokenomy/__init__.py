@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tokenomy.backends import BackendStatus, backend_info
     from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
     from tokenomy.calibrate import Calibration
-    from tokenomy.chunking import Chunk, chunk, chunk_tokens
+    from tokenomy.chunking import Chunk, chunk, chunk_ids, chunk_tokens
     from tokenomy.cost import (
         Cost,
         UnitCost,
@@ -80,7 +80,7 @@ _LAZY = {
     "tokenomy.backends": ("BackendStatus", "backend_info"),
     "tokenomy.budget": ("Allocation", "Budget", "BudgetReport", "FitResult", "Section"),
     "tokenomy.calibrate": ("Calibration",),
-    "tokenomy.chunking": ("Chunk", "chunk", "chunk_tokens"),
+    "tokenomy.chunking": ("Chunk", "chunk", "chunk_ids", "chunk_tokens"),
     "tokenomy.cost": ("Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs",
                       "estimate_cost", "fine_tuning_cost", "image_cost", "speech_cost",
                       "transcription_cost"),
@@ -166,6 +166,7 @@ __all__ = [
     "backend_info",
     "check_request",
     "chunk",
+    "chunk_ids",
     "chunk_tokens",
     "combine_embeddings",
     "cost_from_usage",
