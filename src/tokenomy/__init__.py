@@ -65,7 +65,13 @@ if TYPE_CHECKING:
     from tokenomy.encodings import encoding_names, set_encodings_dir
     from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
     from tokenomy.images import ImageCount, count_image
-    from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
+    from tokenomy.moderation import (
+        ModerationPlan,
+        merge_moderation,
+        moderate_long,
+        moderate_long_batch,
+        moderation_chunks,
+    )
     from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
     from tokenomy.reconciling import reconcile
     from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
@@ -91,7 +97,8 @@ _LAZY = {
     "tokenomy.encodings": ("encoding_names", "set_encodings_dir"),
     "tokenomy.endpoint": ("EndpointInfo", "check_request", "endpoint_info", "endpoints"),
     "tokenomy.images": ("ImageCount", "count_image"),
-    "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderation_chunks"),
+    "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderate_long_batch",
+                            "moderation_chunks"),
     "tokenomy.reconciliation": ("LineIssue", "ReconciledRequest", "Reconciliation"),
     "tokenomy.reconciling": ("reconcile",),
     "tokenomy.registry": ("ModelInfo", "Price", "model_info", "models", "register_model"),
@@ -194,6 +201,7 @@ __all__ = [
     "model_info",
     "models",
     "moderate_long",
+    "moderate_long_batch",
     "moderation_chunks",
     "reconcile",
     "register_model",
