@@ -193,8 +193,8 @@ class PromptCounter:
             raise MessageFormatError(f"{where}.detail",
                                      f"detail is 'auto', 'low' or 'high', not {short(detail)}")  # fmt: skip
         result = count_image_for(self.info, size[0] if size else None, size[1] if size else None, detail)
-        if result.reason:
-            self.note(result.reason)
+        if result.notes:
+            self.note("; ".join(result.notes))
         return result
 
     # ---- conversation elements -----------------------------------------------------------------
