@@ -227,59 +227,23 @@ class DatasetReport:
         output = "output bound" if any(m.output_is_bound for m in self.models) else "output tokens"
         if self.kind == "fine-tune":
             return ["model", "records", "tokens", "billed tokens", "over limit", "training cost", "rate"]
-        return [
-            "model",
-            "records",
-            "input tokens",
-            output,
-            "over window",
-            "input cost",
-            "output cost",
-            "total",
-            "rate",
-        ]
+        return ["model", "records", "input tokens", output, "over window", "input cost", "output cost",
+                "total", "rate"]  # fmt: skip
 
     def _model_rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
         for m in self.models:
             c = m.cost
-            rate = (
-                "n/a"
-                if c is None
-                else "free"
-                if c.usd == 0 and m.prompt_tokens
-                else "training"
-                if self.kind == "fine-tune"
-                else "batch (50% off)"
-                if c.batch
-                else "standard"
-            )
+            rate = ("n/a" if c is None else "free" if c.usd == 0 and m.prompt_tokens
+                    else "training" if self.kind == "fine-tune" else "batch (50% off)" if c.batch
+                    else "standard")  # fmt: skip
+            total = money(c.usd) if c else "n/a"
             if self.kind == "fine-tune":
-                rows.append(
-                    [
-                        m.model,
-                        m.records,
-                        m.prompt_tokens,
-                        m.billed_tokens,
-                        m.over_limit,
-                        money(c.usd) if c else "n/a",
-                        rate,
-                    ]
-                )
+                rows.append([m.model, m.records, m.prompt_tokens, m.billed_tokens, m.over_limit, total, rate])
             else:
-                rows.append(
-                    [
-                        m.model,
-                        m.records,
-                        m.prompt_tokens,
-                        m.output_tokens_bound,
-                        m.over_limit,
-                        money(c.input_usd + c.cached_input_usd) if c else "n/a",
-                        money(c.output_usd) if c else "n/a",
-                        money(c.usd) if c else "n/a",
-                        rate,
-                    ]
-                )
+                rows.append([m.model, m.records, m.prompt_tokens, m.output_tokens_bound, m.over_limit,
+                             money(c.input_usd + c.cached_input_usd) if c else "n/a",
+                             money(c.output_usd) if c else "n/a", total, rate])  # fmt: skip
         return rows
 
     def _problem_rows(self) -> list[list[object]]:
@@ -420,18 +384,8 @@ def report_from_stats(
     for name, model_notes in sorted(stats.notes.items()):
         notes += [f"{name}: {n}" if len(stats.notes) > 1 else n for n in model_notes]
     notes += [f"{n:,} {reason}: checked, not counted" for reason, n in sorted(stats.skipped.items())]
-    return DatasetReport(
-        kind,
-        stats,
-        tuple(totals),
-        epochs,
-        day,
-        batch,
-        endpoint,
-        tuple(dict.fromkeys(notes)),
-        source,
-        max_line_bytes,
-    )
+    return DatasetReport(kind, stats, tuple(totals), epochs, day, batch, endpoint,
+                         tuple(dict.fromkeys(notes)), source, max_line_bytes)  # fmt: skip
 
 
 def _kept(source: Any) -> Any:
