@@ -30,10 +30,10 @@ def test_check_reports_exactly_count_messages() -> None:
     chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
     report = Budget("gpt-4o", as_of=DAY).check(chat)
     counted = count_messages(chat, "gpt-4o", as_of=DAY)
-    assert report.prompt_tokens == counted.total and report.per_message == counted.messages
-    assert report.fits and report.remaining == report.limit - counted.total and report.overflow == 0
-    assert str(counted.total) in str(report) and "<table>" in report._repr_html_()
-    assert report.to_dict()["prompt_tokens"] == counted.total
+    assert report.prompt_tokens == counted.tokens and report.per_message == counted.messages
+    assert report.fits and report.remaining == report.limit - counted.tokens and report.overflow == 0
+    assert str(counted.tokens) in str(report) and "<table>" in report._repr_html_()
+    assert report.to_dict()["prompt_tokens"] == counted.tokens
 
 
 def _history(turns: int) -> list[dict[str, Any]]:
@@ -55,7 +55,7 @@ def test_fit_strategies_fit_and_keep_the_essentials(strategy: str) -> None:
     assert result.messages[0] == chat[0] and result.messages[-1] == chat[-1]
     assert (
         result.report.prompt_tokens
-        == count_messages(result.messages, "gpt-3.5-turbo-0613", as_of=date(2023, 10, 1)).total
+        == count_messages(result.messages, "gpt-3.5-turbo-0613", as_of=date(2023, 10, 1)).tokens
     )
     assert result.dropped or result.truncated
     if strategy == "drop_oldest":
@@ -75,7 +75,7 @@ def test_fit_never_orphans_tool_results() -> None:
     ]  # fmt: skip
     small = Budget.__new__(Budget)
     small.__dict__.update(
-        budget.__dict__, limit=count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY).total - 100
+        budget.__dict__, limit=count_messages(chat, "gpt-4o-2024-08-06", as_of=DAY).tokens - 100
     )
     result = small.fit(chat)
     roles = [m["role"] for m in result.messages]
@@ -101,8 +101,33 @@ def test_allocate_shrinks_lowest_priority_first() -> None:
         Section("history", "Earlier turns of talk. " * 60, priority=0),
         Section("question", "What does the document say?", priority=9),
     ])  # fmt: skip
-    assert plan.total <= 200
+    assert plan.total_tokens <= 200
     assert plan.truncations["history"].truncated and plan.tokens["docs"] >= 50
     assert plan.texts["question"] == "What does the document say?"
     with pytest.raises(BudgetExceededError):
         budget.allocate([Section("a", "word " * 300, min_tokens=250)])
+
+
+def test_options_are_keywords() -> None:
+    """reserve_output, tools, strategy and tool_choice are keywords; check's old positional form warns."""
+    with pytest.raises(TypeError):
+        Budget("gpt-4o-2024-08-06", 100)  # type: ignore[misc]
+    budget = Budget("gpt-4o-2024-08-06", as_of=DAY)
+    chat = [{"role": "user", "content": "What is the weather?"}]
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {}}}}]
+    with pytest.warns(DeprecationWarning, match="Budget.check"):
+        old = budget.check(chat, tools)  # type: ignore[call-overload]
+    assert old == budget.check(chat, tools=tools) != budget.check(chat)
+    with pytest.raises(TypeError):
+        budget.fit(chat, tools)  # type: ignore[misc]
+
+
+def test_fit_and_allocation_are_read_only() -> None:
+    """A fit's messages are a tuple; an allocation's mappings cannot be changed."""
+    budget = Budget("gpt-4o-2024-08-06", as_of=DAY)
+    result = budget.fit([{"role": "user", "content": "hi"}])
+    assert isinstance(result.messages, tuple) and list(result.report.notes) == result.report.to_dict()["notes"]
+    plan = budget.allocate([Section("a", "hello world")])
+    with pytest.raises(TypeError):
+        plan.tokens["a"] = 0  # type: ignore[index]
+    assert plan.total_tokens == plan.tokens["a"] == 2

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tokenomy
 from tests.conftest import corpus_text, tiktoken_enc
-from tokenomy import BudgetError, InvalidArgumentError, chunk, chunk_tokens, encoding_for
+from tokenomy import BudgetError, InvalidArgumentError, chunk, chunk_ids, encoding_for
 
 
 def n(text: str, name: str = "o200k_base") -> int:
@@ -100,15 +101,15 @@ def test_streams_give_the_same_chunks(corpus_file: str) -> None:
     assert [(c.start, c.end) for c in filed] == [(c.start, c.end) for c in chunk(text, 256, overlap=32)]
 
 
-def test_chunk_tokens_are_the_chunks_ids() -> None:
-    """chunk_tokens gives each chunk's own ids as numpy arrays."""
+def test_chunk_ids_are_the_chunks_ids() -> None:
+    """chunk_ids gives each chunk's own ids as numpy arrays."""
     text = "The quick brown fox jumps over the lazy dog. " * 20
-    arrays = chunk_tokens(text, 30, model="gpt-4o")
+    arrays = chunk_ids(text, 30, model="gpt-4o")
     texts = [c.text for c in chunk(text, 30, model="gpt-4o")]
     assert [a.tolist() for a in arrays] == [tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts]
     blob = "Q" * 3000 + " tail words here"  # one huge piece: cut inside, each chunk encoded alone
     texts = [c.text for c in chunk(blob, 10, model="gpt-4o")]
-    assert [a.tolist() for a in chunk_tokens(blob, 10, model="gpt-4o")] == [
+    assert [a.tolist() for a in chunk_ids(blob, 10, model="gpt-4o")] == [
         tiktoken_enc("o200k_base").encode_ordinary(t) for t in texts
     ]
 
@@ -126,24 +127,33 @@ def test_chunk_tokens_are_the_chunks_ids() -> None:
 )
 def test_bad_arguments(kwargs: dict[str, object], error: type[Exception]) -> None:
     """Impossible budgets and overlaps raise BudgetError, unknown boundary names
-    InvalidArgumentError, from chunk() and chunk_tokens() alike."""
+    InvalidArgumentError, from chunk() and chunk_ids() alike."""
     with pytest.raises(error):
         list(chunk("some text", **kwargs))  # type: ignore[arg-type]
     with pytest.raises(error):
-        chunk_tokens("some text", **kwargs)  # type: ignore[arg-type]
+        chunk_ids("some text", **kwargs)  # type: ignore[arg-type]
 
 
 @given(text=st.text(alphabet=st.sampled_from(list("ab .\n'é😀x1,-’中\t")), max_size=300) | st.text(max_size=80),
        size=st.integers(1, 12), overlap=st.integers(0, 3),
        model=st.sampled_from(["gpt-4o", "gpt-4-0613", "gpt2"]))  # fmt: skip
 @settings(max_examples=200, deadline=None)
-def test_chunk_tokens_equal_each_chunks_own_encoding(text: str, size: int, overlap: int, model: str) -> None:
-    """Each array of chunk_tokens is its chunk's own encoding, with overlap and cuts inside long pieces."""
+def test_chunk_ids_equal_each_chunks_own_encoding(text: str, size: int, overlap: int, model: str) -> None:
+    """Each array of chunk_ids is its chunk's own encoding, with overlap and cuts inside long pieces."""
     overlap = min(overlap, size - 1)
     try:
-        arrays = chunk_tokens(text, size, model=model, overlap=overlap)
+        arrays = chunk_ids(text, size, model=model, overlap=overlap)
     except BudgetError:
         return  # one character alone over the budget
     chunks = list(chunk(text, size, model=model, overlap=overlap))
     tok = encoding_for(model)
     assert [a.tolist() for a in arrays] == [tok.encode(c.text) for c in chunks]
+
+
+def test_chunk_tokens_is_the_old_name_of_chunk_ids() -> None:
+    """chunk_tokens still returns the ids, with a DeprecationWarning naming chunk_ids."""
+    with pytest.warns(DeprecationWarning, match="chunk_ids"):
+        old = tokenomy.chunk_tokens("hello world", 1)
+    assert [a.tolist() for a in old] == [a.tolist() for a in chunk_ids("hello world", 1)]
+    assert next(iter(chunk("hello world", 1))).to_dict() == {"index": 0, "start": 0, "end": 5, "tokens": 1,
+                                                             "text": "hello"}  # fmt: skip

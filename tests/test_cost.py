@@ -52,45 +52,45 @@ def test_prices_match_the_reference_table(name: str) -> None:
     """1M input and 1M output tokens cost exactly the reference table's per-1M prices."""
     row = next(r for r in csv.DictReader(REFERENCE_CSV.open(encoding="utf-8")) if r["model"] == name)
     output = 1_000_000 if row["output_per_1m"] else 0
-    cost = estimate_cost(name, 1_000_000, output, as_of=DAY)
-    assert cost.input == Decimal(row["input_per_1m"])
+    cost = estimate_cost(name, 1_000_000, output_tokens=output, as_of=DAY)
+    assert cost.input_usd == Decimal(row["input_per_1m"])
     if output:
-        assert cost.output == Decimal(row["output_per_1m"])
+        assert cost.output_usd == Decimal(row["output_per_1m"])
     if row["batch_input_per_1m"]:
-        assert estimate_cost(name, 1_000_000, batch=True, as_of=DAY).input == Decimal(
+        assert estimate_cost(name, 1_000_000, batch=True, as_of=DAY).input_usd == Decimal(
             row["batch_input_per_1m"]
         )
 
 
 def test_alias_price_follows_the_snapshot_by_date() -> None:
     """gpt-4o cost $5/$15 per 1M before 2024-10-02 and $2.50/$10 after."""
-    before = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 9, 1))
-    after = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 11, 1))
-    assert (before.input, before.output) == (Decimal(5), Decimal(15))
-    assert (after.input, after.output) == (Decimal("2.5"), Decimal(10))
+    before = estimate_cost("gpt-4o", 1_000_000, output_tokens=1_000_000, as_of=date(2024, 9, 1))
+    after = estimate_cost("gpt-4o", 1_000_000, output_tokens=1_000_000, as_of=date(2024, 11, 1))
+    assert (before.input_usd, before.output_usd) == (Decimal(5), Decimal(15))
+    assert (after.input_usd, after.output_usd) == (Decimal("2.5"), Decimal(10))
 
 
 def test_cached_tokens_are_a_subset_never_added() -> None:
     """Cached tokens are priced at the cached rate inside the prompt, not on top of it."""
-    cost = estimate_cost("gpt-4o-2024-08-06", 1_000_000, 0, cached_input_tokens=400_000, as_of=DAY)
-    assert cost.input == Decimal("1.5") and cost.cached_input == Decimal("0.5")
-    assert cost.total == Decimal("2.0") and isinstance(cost.total, Decimal)
+    cost = estimate_cost("gpt-4o-2024-08-06", 1_000_000, output_tokens=0, cached_input_tokens=400_000, as_of=DAY)
+    assert cost.input_usd == Decimal("1.5") and cost.cached_input_usd == Decimal("0.5")
+    assert cost.usd == Decimal("2.0") and isinstance(cost.usd, Decimal)
     with pytest.raises(InvalidArgumentError, match="part of input_tokens"):
         estimate_cost("gpt-4o", 10, cached_input_tokens=11, as_of=DAY)
 
 
 def test_batch_rates_listed_and_by_discount() -> None:
     """Batch uses the listed batch price, else the documented 50% discount (and says so)."""
-    listed = estimate_cost("gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000, batch=True, as_of=DAY)
-    assert (listed.input, listed.output) == (Decimal("0.075"), Decimal("0.3"))
-    discounted = estimate_cost("o1-mini-2024-09-12", 1_000_000, 1_000_000, batch=True, as_of=DAY)
-    assert discounted.input == Decimal("0.55") and any("discount" in n for n in discounted.notes)
+    listed = estimate_cost("gpt-4o-mini-2024-07-18", 1_000_000, output_tokens=1_000_000, batch=True, as_of=DAY)
+    assert (listed.input_usd, listed.output_usd) == (Decimal("0.075"), Decimal("0.3"))
+    discounted = estimate_cost("o1-mini-2024-09-12", 1_000_000, output_tokens=1_000_000, batch=True, as_of=DAY)
+    assert discounted.input_usd == Decimal("0.55") and any("discount" in n for n in discounted.notes)
 
 
 def test_price_history() -> None:
     """A snapshot's earlier price applies before its change date."""
-    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 5, 1)).input == Decimal(10)
-    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 7, 1)).input == Decimal(2)
+    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 5, 1)).input_usd == Decimal(10)
+    assert estimate_cost("o3-2025-04-16", 1_000_000, as_of=date(2025, 7, 1)).input_usd == Decimal(2)
 
 
 def test_unknown_price_is_an_error_never_zero() -> None:
@@ -117,15 +117,15 @@ def test_cost_from_usage_without_double_counting() -> None:
         "completion_tokens_details": {"reasoning_tokens": 300},
     }
     cost = cost_from_usage("o3-mini-2025-01-31", chat, as_of=DAY)
-    direct = estimate_cost("o3-mini-2025-01-31", 2000, 500, 1000, as_of=DAY)
-    assert cost.total == direct.total and cost.reasoning_tokens == 300
+    direct = estimate_cost("o3-mini-2025-01-31", 2000, output_tokens=500, cached_input_tokens=1000, as_of=DAY)
+    assert cost.usd == direct.usd and cost.reasoning_tokens == 300
     responses = SimpleNamespace(
         input_tokens=2000,
         output_tokens=500,
         input_tokens_details=SimpleNamespace(cached_tokens=1000),
         output_tokens_details=SimpleNamespace(reasoning_tokens=300),
     )
-    assert cost_from_usage("o3-mini-2025-01-31", responses, as_of=DAY).total == direct.total
+    assert cost_from_usage("o3-mini-2025-01-31", responses, as_of=DAY).usd == direct.usd
 
 
 def test_cost_of_request_prices_the_count() -> None:
@@ -153,7 +153,7 @@ def test_cost_of_request_prices_the_count() -> None:
     moderation = cost_of_request(count_request(
         {"model": "omni-moderation-latest", "input": "hello world"}, endpoint="/v1/moderations", as_of=DAY
     ))  # fmt: skip
-    assert moderation.total == 0 and moderation.input_tokens == 2
+    assert moderation.usd == 0 and moderation.input_tokens == 2
     with pytest.raises(TypeError, match="RequestCount"):
         cost_of_request(body)  # type: ignore[arg-type]
 
@@ -166,12 +166,12 @@ def test_wrong_endpoint_names_the_right_one() -> None:
 
 def test_non_token_prices() -> None:
     """Images by size and quality, speech by characters, transcription by minutes."""
-    assert image_cost("dall-e-3", size="1792x1024", quality="hd", n=2).amount == Decimal("0.240")
-    assert image_cost("dall-e-2", size="256x256").amount == Decimal("0.016")
+    assert image_cost("dall-e-3", size="1792x1024", quality="hd", n=2).usd == Decimal("0.240")
+    assert image_cost("dall-e-2", size="256x256").usd == Decimal("0.016")
     with pytest.raises(InvalidArgumentError):
         image_cost("dall-e-2", size="2048x2048")
-    assert speech_cost("tts-1-hd", "x" * 1000).amount == Decimal("0.03")
-    assert transcription_cost("whisper-1", seconds=600).amount == Decimal("0.06")
+    assert speech_cost("tts-1-hd", "x" * 1000).usd == Decimal("0.03")
+    assert transcription_cost("whisper-1", seconds=600).usd == Decimal("0.06")
     with pytest.raises(PriceUnavailableError):
         speech_cost("gpt-4o", "hi")
 
@@ -180,4 +180,24 @@ def test_fine_tuning_rules() -> None:
     """Default epochs follow the cookbook rule; training cost is tokens x epochs x rate."""
     assert [default_epochs(n) for n in (1, 10, 33, 34, 5000, 8334, 30000)] == [25, 10, 3, 3, 3, 2, 1]
     cost = fine_tuning_cost("gpt-4o-mini-2024-07-18", 1_000_000, epochs=2, as_of=DAY)
-    assert cost.total == Decimal(6)
+    assert cost.usd == Decimal(6)
+
+
+def test_estimate_cost_options_are_keywords() -> None:
+    """Output and cached tokens are keywords; the old positional form still prices the same, warning."""
+    keywords = estimate_cost("gpt-4o-2024-08-06", 1000, output_tokens=50, cached_input_tokens=400, as_of=DAY)
+    with pytest.warns(DeprecationWarning, match="output_tokens=..., cached_input_tokens=... by keyword"):
+        positional = estimate_cost("gpt-4o-2024-08-06", 1000, 50, 400, as_of=DAY)  # type: ignore[call-overload]
+    assert positional == keywords and keywords.usd == keywords.input_usd + keywords.cached_input_usd + keywords.output_usd
+    with pytest.raises(TypeError, match="at most 2"):
+        estimate_cost("gpt-4o-2024-08-06", 1000, 50, 400, 1, as_of=DAY)  # type: ignore[call-overload]
+
+
+def test_cost_fields_speak_usd_and_exact() -> None:
+    """Money fields end in usd, exactness is ``exact``, and the rates cannot be changed."""
+    request = count_request({"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}, as_of=DAY)
+    cost = cost_of_request(request, output_tokens=10)
+    assert cost.exact == request.exact and cost.input_tokens == request.tokens
+    with pytest.raises(TypeError):
+        cost.rates["input"] = Decimal(0)  # type: ignore[index]
+    assert image_cost("dall-e-3").to_dict()["usd"] == str(image_cost("dall-e-3").usd)

@@ -79,10 +79,10 @@ def test_batch_file_end_to_end(tmp_path: Path) -> None:
     mini = next(m for m in report.models if m.model == "gpt-4o-mini-2024-07-18")
     assert mini.cost is not None
     assert (
-        mini.cost.total
+        mini.cost.usd
         == estimate_cost(
-            mini.model, mini.prompt_tokens, mini.output_tokens_bound, batch=True, as_of=DAY
-        ).total
+            mini.model, mini.prompt_tokens, output_tokens=mini.output_tokens_bound, batch=True, as_of=DAY
+        ).usd
     )
     assert mini.output_tokens_bound == 50 * mini.records
     dist = report.distribution()
@@ -138,7 +138,7 @@ def test_fine_tuning_file(tmp_path: Path) -> None:
     per_example = count_messages(good["messages"], "gpt-4o-mini-2024-07-18", as_of=DAY).tokens
     assert report.records == 20 and report.epochs == default_epochs(20) == 5
     expected = fine_tuning_cost("gpt-4o-mini-2024-07-18", 20 * per_example, epochs=5, as_of=DAY)
-    assert report.total_cost == expected.total
+    assert report.total_usd == expected.usd
 
 
 def test_text_and_chat_records() -> None:
@@ -178,7 +178,7 @@ def test_any_partition_and_merge_order_gives_the_same_report(cuts: list[int], se
     merged = finish_file(merged, file, spec)
     assert json.dumps(merged.to_dict(), sort_keys=True) == json.dumps(whole.to_dict(), sort_keys=True)
     report = report_from_stats(merged, "batch", as_of=DAY)
-    assert report.total_cost == report_from_stats(whole, "batch", as_of=DAY).total_cost
+    assert report.total_usd == report_from_stats(whole, "batch", as_of=DAY).total_usd
 
 
 def test_plot_is_sized_to_the_data() -> None:
@@ -267,16 +267,17 @@ def test_what_if_equals_per_model_recounts(tmp_path: Path) -> None:
         assert row.output_tokens == sum(c.max_output_tokens or 0 for c in expected)
         alone = analyze(path, model=row.model, as_of=DAY)
         assert alone.total_tokens == row.input_tokens
-        assert row.cost is not None and row.cost.total == estimate_cost(
-            row.model, row.input_tokens, row.output_tokens, batch=True, as_of=DAY).total  # fmt: skip
+        assert row.cost is not None and row.cost.usd == estimate_cost(
+            row.model, row.input_tokens, output_tokens=row.output_tokens, batch=True, as_of=DAY).usd  # fmt: skip
     assert what_if.problems == refused > 0
     totals = {r.model: r.input_tokens for r in what_if.rows}
     assert totals["gpt-4"] != totals["gpt-4o"]  # cl100k and o200k differ: counts, not a price ratio
     cached = report.what_if("gpt-4o, gpt-4o-mini", batch=False, cached_share=0.5, output_tokens=10)
     for row in cached.rows:
         assert row.output_tokens == 600 and row.cached_input_tokens == row.input_tokens // 2
-        assert row.cost is not None and row.cost.total == estimate_cost(
-            row.model, row.input_tokens, 600, row.input_tokens // 2, as_of=DAY).total  # fmt: skip
+        assert row.cost is not None and row.cost.usd == estimate_cost(
+            row.model, row.input_tokens, output_tokens=600, cached_input_tokens=row.input_tokens // 2,
+            as_of=DAY).usd  # fmt: skip
     assert "gpt-4o-mini" in str(cached) and "<table>" in cached._repr_html_()
     json.dumps(cached.to_dict())
 
@@ -336,3 +337,21 @@ def test_cli_what_if(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert data["what_if"]["models"][0]["model"] == "gpt-4o" and data["records"] == 60
     assert main(["analyze", str(tmp_path / "missing.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_analyze_options_are_keywords() -> None:
+    """kind and model are keywords; the old positional form gives the same report, warning."""
+    records = ["hello world", {"text": "tiktoken is great!"}]
+    with pytest.warns(DeprecationWarning, match="kind=..., model=... by keyword"):
+        old = analyze(records, "text", "gpt-4o", as_of=DAY)  # type: ignore[call-overload]
+    new = analyze(records, kind="text", model="gpt-4o", as_of=DAY)
+    assert old.to_dict() == new.to_dict() and new.total_usd is not None
+    assert new.to_dict()["models"] == [m.to_dict() for m in new.models]
+
+
+def test_report_keeps_its_own_copy_of_the_records() -> None:
+    """A list of records changed after analyze does not change what what_if counts."""
+    records = ["hello world"]
+    report = analyze(records, kind="text", model="gpt-4o", as_of=DAY)
+    records.append("more words " * 100)
+    assert report.what_if(["gpt-4o"]).rows[0].input_tokens == report.total_tokens

@@ -12,6 +12,7 @@ from tokenomy import (
     InvalidArgumentError,
     combine_embeddings,
     count_embedding_input,
+    embed_chunks,
     embed_long,
     embedding_chunks,
 )
@@ -34,7 +35,7 @@ def test_combination_matches_direct_computation() -> None:
     weights = np.array([10, 200, 3, 50, 7], dtype=float)
     expected = (vectors * weights[:, None]).sum(0) / weights.sum()
     expected /= np.linalg.norm(expected)
-    assert np.allclose(combine_embeddings(vectors.tolist(), weights.tolist()), expected)
+    assert np.allclose(combine_embeddings(vectors.tolist(), weights=weights.tolist()), expected)
     raw = combine_embeddings(vectors, normalize=False)
     assert np.allclose(raw, vectors.mean(0))
     assert np.array_equal(combine_embeddings([[0.0, 0.0], [0.0, 0.0]]), np.zeros(2))
@@ -48,7 +49,7 @@ def test_combination_matches_direct_computation() -> None:
 def test_combination_rejects_bad_input(vectors: Any, weights: Any) -> None:
     """Unequal dimensions, NaN, wrong or negative weights raise InvalidArgumentError (a ValueError)."""
     with pytest.raises(InvalidArgumentError):
-        combine_embeddings(vectors, weights)
+        combine_embeddings(vectors, weights=weights)
 
 
 def test_embed_long_average_and_chunks() -> None:
@@ -60,11 +61,11 @@ def test_embed_long_average_and_chunks() -> None:
         seen.append(len(texts))
         return {"data": [{"embedding": [float(len(t)), 1.0]} for t in texts]}
 
-    chunks = embed_long(text, fake, mode="chunks", batch_size=1)
+    chunks = embed_chunks(text, fake, batch_size=1)
     assert isinstance(chunks, list) and seen == [1] * len(chunks)
     vector = embed_long(text, fake)
     pieces = embedding_chunks(text)
-    expected = combine_embeddings([[float(len(c.text)), 1.0] for c in pieces], [c.tokens for c in pieces])
+    expected = combine_embeddings([[float(len(c.text)), 1.0] for c in pieces], weights=[c.tokens for c in pieces])
     assert np.allclose(vector, expected)
 
 
@@ -77,8 +78,35 @@ def test_count_embedding_input_shapes_and_limits() -> None:
     assert count_embedding_input([ids, "hi"]).per_input == (len(ids), 1)
     too_long = count_embedding_input(["word " * 9000, ""])
     assert too_long.over_limit == (0,) and not too_long.ok
-    assert any("empty" in p for p in too_long.problems)
+    assert any("empty" in p for p in too_long.notes)
     many = count_embedding_input(["x"] * 2049)
-    assert any("2048" in p for p in many.problems)
+    assert any("2048" in p for p in many.notes)
     with pytest.raises(TypeError):
         count_embedding_input(3.5)
+
+
+def test_one_return_type_per_function() -> None:
+    """embed_long returns one vector; embed_chunks the chunks with theirs; mode="chunks" still works, warning."""
+    fake = lambda texts: [[1.0, 0.0] for _ in texts]  # noqa: E731
+    text = "alpha beta " * 6000
+    assert isinstance(embed_long(text, fake), np.ndarray)
+    pairs = embed_chunks(text, fake)
+    with pytest.warns(DeprecationWarning, match="embed_chunks"):
+        old = embed_long(text, fake, mode="chunks")
+    assert [(c, v.tolist()) for c, v in old] == [(c, v.tolist()) for c, v in pairs]  # type: ignore[union-attr]
+    assert [c for c, _ in pairs] == embedding_chunks(text)
+
+
+def test_combine_embeddings_weights_are_a_keyword() -> None:
+    """weights is a keyword; given positionally it still works, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match="weights=... by keyword"):
+        old = combine_embeddings([[1.0, 0.0], [0.0, 1.0]], [3, 1])  # type: ignore[call-overload]
+    assert np.array_equal(old, combine_embeddings([[1.0, 0.0], [0.0, 1.0]], weights=[3, 1]))
+
+
+def test_input_count_speaks_tokens_and_notes() -> None:
+    """count_embedding_input counts ``tokens`` and lists what the endpoint would refuse in ``notes``."""
+    result = count_embedding_input(["hello world", ""])
+    assert result.tokens == int(result) == 2 and not result.ok
+    assert any("empty" in n for n in result.notes) and list(result.notes) == result.to_dict()["notes"]
+    assert count_embedding_input("hi", as_of="2024-06-01").ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,12 +15,14 @@ from tokenomy import (
     BudgetError,
     ResultFormatError,
     merge_moderation,
+    model_info,
     moderate_long,
+    moderate_long_batch,
     moderation_chunks,
 )
 
 
-def n(text: str, name: str = "cl100k_base") -> int:
+def n(text: str, name: str = "o200k_base") -> int:  # the encoding of the default, omni-moderation-latest
     return len(tiktoken_enc(name).encode_ordinary(text))
 
 
@@ -59,7 +62,7 @@ def test_list_input_tracks_owners() -> None:
     assert sorted(set(plan.input_index)) == [0, 1, 2]
     results = [{"flagged": i == 2, "categories": {"x": i == 2}, "category_scores": {"x": i / 10}}
                for i in range(len(plan.chunks))]  # fmt: skip
-    merged = merge_moderation(results, plan)
+    merged = merge_moderation(results, plan=plan)
     assert len(merged) == 3
     assert merged[1]["flagged"] and merged[1]["category_scores"]["x"] == max(
         i / 10 for i, o in enumerate(plan.input_index) if o == 1
@@ -113,7 +116,7 @@ def test_mismatched_lengths() -> None:
     plan = moderation_chunks(["a", "b"])
     one = {"flagged": False, "categories": {}, "category_scores": {}}
     with pytest.raises(ResultFormatError, match="2 planned"):
-        merge_moderation([one], plan)
+        merge_moderation([one], plan=plan)
 
 
 def test_moderate_long_calls_in_batches() -> None:
@@ -167,8 +170,8 @@ def test_empty_inputs_are_sent_as_the_endpoint_takes_them() -> None:
     assert moderate_long("", _fake)["flagged"] is False  # type: ignore[index]
     plan = moderation_chunks(["", "hi", ""])
     assert plan.texts == ["", "hi", ""] and plan.input_index == (0, 1, 2)
-    assert len(moderate_long(["", "hi", ""], _fake)) == 3
-    emoji = "\U0001fae8" * 3  # several tokens per character on cl100k_base
+    assert len(moderate_long_batch(["", "hi", ""], _fake)) == 3
+    emoji = "\U0001fae8" * 3  # several tokens per character on o200k_base
     assert n(emoji[0]) > 1
     capped = moderation_chunks(emoji, max_tokens=1)
     assert capped.texts == [""] and capped.checked_until == (0,) and capped.dropped_chars == (3,)
@@ -186,3 +189,32 @@ def test_scores_that_are_not_scores_are_refused(bad: Any) -> None:
             merge_moderation(results)
     with pytest.raises(ResultFormatError, match="true or false"):
         merge_moderation([{"flagged": False, "categories": {"hate": "no"}, "category_scores": {}}])
+
+
+def test_default_model_is_not_shut_down() -> None:
+    """The default moderation model is one the registry does not mark shut down today."""
+    default = inspect.signature(moderation_chunks).parameters["model"].default
+    assert model_info(default).status != "shut down"
+    assert inspect.signature(moderate_long).parameters["model"].default == default
+
+
+def test_one_return_type_per_function() -> None:
+    """moderate_long gives one dict for one text; moderate_long_batch a list; a list given to
+    moderate_long still gives the list, with a DeprecationWarning."""
+    assert isinstance(moderate_long("hi", _fake), dict)
+    each = moderate_long_batch(["a", "b"], _fake)
+    assert [r["category_scores"] for r in each] == [moderate_long(t, _fake)["category_scores"] for t in "ab"]
+    with pytest.warns(DeprecationWarning, match="moderate_long_batch"):
+        assert moderate_long(["a", "b"], _fake) == moderate_long_batch(["a", "b"], _fake)
+    with pytest.raises(TypeError):
+        moderate_long_batch("one text", _fake)
+
+
+def test_merge_plan_is_a_keyword() -> None:
+    """merge_moderation's plan is a keyword; given positionally it still works, with a DeprecationWarning."""
+    plan = moderation_chunks(["a", "b"])
+    results = [{"flagged": False, "categories": {}, "category_scores": {"x": i / 10}} for i in range(2)]
+    with pytest.warns(DeprecationWarning, match="plan=... by keyword"):
+        old = merge_moderation(results, plan)  # type: ignore[call-overload]
+    assert old == merge_moderation(results, plan=plan) and len(old) == 2
+    assert plan.to_dict()["input_index"] == [0, 1]

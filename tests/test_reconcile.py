@@ -144,7 +144,7 @@ def test_billed_cost_prices_each_line_at_the_batch_rate(tmp_path: Path) -> None:
     expected = Decimal(0)
     for line in outputs.read_text("utf-8").splitlines():
         body = json.loads(line)["response"]["body"]
-        expected += tokenomy.cost_from_usage(body["model"], body["usage"], batch=True, as_of=date(2025, 9, 1)).total
+        expected += tokenomy.cost_from_usage(body["model"], body["usage"], batch=True, as_of=date(2025, 9, 1)).usd
     assert result.batch and result.billed_usd == expected
     standard = reconcile(inputs, outputs, as_of="2025-09-01", batch=False).billed_usd
     assert standard is not None and standard > expected
@@ -419,7 +419,7 @@ def test_totals_and_cost_add_up_for_any_usage(lines: list[tuple[bool, int, int, 
                                                    "completion_tokens_details": {"reasoning_tokens": reasoning}}
         requests.append({"custom_id": str(i), "url": url, "body": body})
         results.append({"custom_id": str(i), "response": {"status_code": 200, "body": {"usage": usage}}})
-        expected += tokenomy.cost_from_usage("gpt-4o-mini-2024-07-18", usage, batch=True, as_of=date(2025, 6, 1)).total
+        expected += tokenomy.cost_from_usage("gpt-4o-mini-2024-07-18", usage, batch=True, as_of=date(2025, 6, 1)).usd
     result = reconcile(requests, results, as_of="2025-06-01")
     assert result.prompt_tokens == sum(p for _, p, _, _, _ in lines)
     assert result.output_tokens == sum(o for _, _, o, _, _ in lines)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,3 +128,21 @@ def test_count_stream_and_parallel_are_exact(corpus_file: str, tmp_path) -> None
         assert tok.count_stream(handle, block_chars=10_000) == n(text)
     assert tok.count_stream(iter([text[:1000], text[1000:]]), block_chars=500) == n(text)
     assert tok.count_parallel(text) == n(text)
+
+
+def test_one_budget_rule() -> None:
+    """fits takes 0 (only "" fits); truncate and chunk need 1; all refuse the same bad budgets alike."""
+    assert fits("", 0) and not fits("a", 0)
+    calls = (fits, truncate, lambda text, budget: list(tokenomy.chunk(text, budget)))
+    for bad, call in itertools.product((-1, 2.5, "3", True, None), calls):
+        with pytest.raises(BudgetError, match="whole number of tokens"):
+            call("x", bad)
+    with pytest.raises(BudgetError, match=">= 1"):
+        truncate("x", 0)
+
+
+def test_truncate_as_of_is_deprecated() -> None:
+    """truncate ignores as_of: passing one warns, and the cut is the same."""
+    with pytest.warns(DeprecationWarning, match="as_of"):
+        old = truncate("hello world again", 2, as_of=date(2024, 1, 1))
+    assert old == truncate("hello world again", 2) and old.to_dict()["dropped_tokens"] == old.dropped_tokens

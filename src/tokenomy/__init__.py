@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tokenomy.backends import BackendStatus, backend_info
     from tokenomy.budget import Allocation, Budget, BudgetReport, FitResult, Section
     from tokenomy.calibrate import Calibration
-    from tokenomy.chunking import Chunk, chunk, chunk_tokens
+    from tokenomy.chunking import Chunk, chunk, chunk_ids, chunk_tokens
     from tokenomy.cost import (
         Cost,
         UnitCost,
@@ -58,13 +58,20 @@ if TYPE_CHECKING:
         EmbeddingInputCount,
         combine_embeddings,
         count_embedding_input,
+        embed_chunks,
         embed_long,
         embedding_chunks,
     )
     from tokenomy.encodings import encoding_names, set_encodings_dir
     from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
     from tokenomy.images import ImageCount, count_image
-    from tokenomy.moderation import ModerationPlan, merge_moderation, moderate_long, moderation_chunks
+    from tokenomy.moderation import (
+        ModerationPlan,
+        merge_moderation,
+        moderate_long,
+        moderate_long_batch,
+        moderation_chunks,
+    )
     from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
     from tokenomy.reconciling import reconcile
     from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
@@ -80,17 +87,18 @@ _LAZY = {
     "tokenomy.backends": ("BackendStatus", "backend_info"),
     "tokenomy.budget": ("Allocation", "Budget", "BudgetReport", "FitResult", "Section"),
     "tokenomy.calibrate": ("Calibration",),
-    "tokenomy.chunking": ("Chunk", "chunk", "chunk_tokens"),
+    "tokenomy.chunking": ("Chunk", "chunk", "chunk_ids", "chunk_tokens"),
     "tokenomy.cost": ("Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs",
                       "estimate_cost", "fine_tuning_cost", "image_cost", "speech_cost",
                       "transcription_cost"),
     "tokenomy.datasets": ("DatasetReport", "DatasetStats", "analyze"),
     "tokenomy.embeddings": ("EmbeddingInputCount", "combine_embeddings", "count_embedding_input",
-                            "embed_long", "embedding_chunks"),
+                            "embed_chunks", "embed_long", "embedding_chunks"),
     "tokenomy.encodings": ("encoding_names", "set_encodings_dir"),
     "tokenomy.endpoint": ("EndpointInfo", "check_request", "endpoint_info", "endpoints"),
     "tokenomy.images": ("ImageCount", "count_image"),
-    "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderation_chunks"),
+    "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderate_long_batch",
+                            "moderation_chunks"),
     "tokenomy.reconciliation": ("LineIssue", "ReconciledRequest", "Reconciliation"),
     "tokenomy.reconciling": ("reconcile",),
     "tokenomy.registry": ("ModelInfo", "Price", "model_info", "models", "register_model"),
@@ -166,6 +174,7 @@ __all__ = [
     "backend_info",
     "check_request",
     "chunk",
+    "chunk_ids",
     "chunk_tokens",
     "combine_embeddings",
     "cost_from_usage",
@@ -176,6 +185,7 @@ __all__ = [
     "count_messages",
     "count_request",
     "default_epochs",
+    "embed_chunks",
     "embed_long",
     "embedding_chunks",
     "encoding_for",
@@ -191,6 +201,7 @@ __all__ = [
     "model_info",
     "models",
     "moderate_long",
+    "moderate_long_batch",
     "moderation_chunks",
     "reconcile",
     "register_model",

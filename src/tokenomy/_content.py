@@ -117,8 +117,8 @@ def image_count(counter: PromptCounter, image: Any, where: str) -> ImageCount:
         raise MessageFormatError(f"{where}.detail",
                                  f"detail is 'auto', 'low' or 'high', not {short(detail)}")  # fmt: skip
     result = count_image_for(counter.info, size[0] if size else None, size[1] if size else None, detail)
-    if result.reason:
-        counter.note(result.reason)
+    if result.notes:
+        counter.note("; ".join(result.notes))
     return result
 
 

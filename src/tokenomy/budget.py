@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, overload
 
 from tokenomy._args import check_choice
+from tokenomy._deprecation import positional_options, renamed
+from tokenomy._results import Picklable, frozen, plain
 from tokenomy.errors import BudgetError, BudgetExceededError, InvalidArgumentError, short
 from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount, count_messages
 from tokenomy.tokenizer import encoding_for
-from tokenomy.truncation import Truncation, truncate
+from tokenomy.truncation import Truncation, nothing_kept, truncate
 
 DEFAULT_RESERVE = 1024
 STRATEGIES = ("drop_oldest", "truncate_longest", "drop_middle")
@@ -26,7 +28,8 @@ STRATEGIES = ("drop_oldest", "truncate_longest", "drop_middle")
 
 @dataclass(frozen=True)
 class BudgetReport:
-    """Prompt tokens against the budget, with a per-message breakdown."""
+    """Prompt tokens against the budget, with a per-message breakdown; ``exact`` and ``notes`` as
+    :class:`~tokenomy.RequestCount` gives them for the count."""
 
     model: str
     snapshot: str
@@ -36,7 +39,13 @@ class BudgetReport:
     reserve_output: int
     per_message: tuple[int, ...]
     exact: bool
-    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Deprecated spelling of :attr:`notes`."""
+        renamed("BudgetReport", "reasons", "notes")
+        return self.notes
 
     @property
     def remaining(self) -> int:
@@ -73,24 +82,36 @@ class BudgetReport:
         return html_table(["", "tokens"], self._rows(), title)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data, for JSON."""
+        """Plain data, for JSON; ``reasons`` repeats ``notes`` until the next release."""
         return {
             "model": self.model, "snapshot": self.snapshot, "prompt_tokens": self.prompt_tokens,
             "limit": self.limit, "context_window": self.context_window,
             "reserve_output": self.reserve_output, "remaining": self.remaining, "fits": self.fits,
             "overflow": self.overflow, "per_message": list(self.per_message), "exact": self.exact,
-            "reasons": list(self.reasons),
+            "notes": list(self.notes), "reasons": list(self.notes),
         }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class FitResult:
-    """A fitted message list and a record of everything that was dropped or shortened."""
+    """A fitted message list and a record of everything that was dropped or shortened.
 
-    messages: list[Any]
+    ``messages`` is what to send; ``dropped`` holds ``(index, message)`` and ``truncated``
+    ``(index, Truncation)`` pairs, indices into the messages given to :meth:`Budget.fit`.
+    """
+
+    messages: tuple[Any, ...]
     report: BudgetReport
     dropped: tuple[tuple[int, Any], ...] = ()
     truncated: tuple[tuple[int, Truncation], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (messages that are SDK objects as their dicts)."""
+        return {
+            "messages": plain(self.messages), "report": self.report.to_dict(),
+            "dropped": [{"index": i, "message": plain(m)} for i, m in self.dropped],
+            "truncated": [{"index": i, "truncation": t.to_dict()} for i, t in self.truncated],
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,18 +126,37 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Allocation:
-    """Tokens given to each section, their texts, and what each lost."""
+class Allocation(Picklable):
+    """Tokens given to each section, their texts, and what each lost (read-only mappings by
+    section name)."""
 
-    tokens: dict[str, int]
-    texts: dict[str, str]
-    truncations: dict[str, Truncation] = field(default_factory=dict)
+    tokens: Mapping[str, int]
+    texts: Mapping[str, str]
+    truncations: Mapping[str, Truncation] = field(default_factory=dict)
     limit: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("tokens", "texts", "truncations"):
+            object.__setattr__(self, name, frozen(getattr(self, name)))
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens of all sections together."""
+        return sum(self.tokens.values())
 
     @property
     def total(self) -> int:
-        """Tokens of all sections together."""
-        return sum(self.tokens.values())
+        """Deprecated spelling of :attr:`total_tokens`."""
+        renamed("Allocation", "total", "total_tokens")
+        return self.total_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "tokens": dict(self.tokens), "total_tokens": self.total_tokens, "texts": dict(self.texts),
+            "truncations": {name: cut.to_dict() for name, cut in self.truncations.items()},
+            "limit": self.limit,
+        }  # fmt: skip
 
 
 def _role(message: Any) -> Any:
@@ -137,7 +177,7 @@ class Budget:
     True
     """
 
-    def __init__(self, model: str, reserve_output: int | None = None, *, as_of: date | None = None) -> None:
+    def __init__(self, model: str, *, reserve_output: int | None = None, as_of: date | None = None) -> None:
         info = _lookup(model, as_of)
         warn_if_retired(info)
         if info.context_window is None:
@@ -170,12 +210,26 @@ class Budget:
             self.reserve_output, result.messages, result.exact, result.notes,
         )  # fmt: skip
 
-    def check(self, messages: Sequence[Any], tools: Sequence[Any] | None = None,
+    @overload
+    def check(self, messages: Sequence[Any], *, tools: Sequence[Any] | None = None,
+              tool_choice: Any = None) -> BudgetReport: ...
+    @overload  # deprecated: tools and tool_choice given positionally (until the next release)
+    def check(self, messages: Sequence[Any], tools: Sequence[Any] | None,
+              tool_choice: Any = None) -> BudgetReport: ...
+    def check(self, messages: Sequence[Any], *args: Any, tools: Sequence[Any] | None = None,
               tool_choice: Any = None) -> BudgetReport:  # fmt: skip
-        """Prompt tokens (exactly as :func:`count_messages`) against the limit."""
+        """Prompt tokens (exactly as :func:`~tokenomy.count_messages`) against the limit.
+
+        >>> budget = Budget("gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+        >>> budget.check([{"role": "user", "content": "Hi"}], tools=None).prompt_tokens
+        8
+        """
+        if args:
+            moved = positional_options("Budget.check", args, ("tools", "tool_choice"))
+            tools, tool_choice = moved.get("tools", tools), moved.get("tool_choice", tool_choice)
         return self._report(self._count(messages, tools, tool_choice))
 
-    def fit(self, messages: Sequence[Any], tools: Sequence[Any] | None = None,
+    def fit(self, messages: Sequence[Any], *, tools: Sequence[Any] | None = None,
             strategy: str = "drop_oldest", tool_choice: Any = None) -> FitResult:  # fmt: skip
         """Drop or shorten messages until the request fits.
 
@@ -186,7 +240,7 @@ class Budget:
         messages = list(messages)
         first = self._count(messages, tools, tool_choice)
         if first.tokens <= self.limit:
-            return FitResult(messages, self._report(first))
+            return FitResult(tuple(messages), self._report(first))
         units, pinned = _units(messages)
         minimum = [m for i, m in enumerate(messages) if i in pinned]
         needed = self._count(minimum, tools, tool_choice).tokens
@@ -209,7 +263,7 @@ class Budget:
                 dropped.append((i, messages[i]))
             result = self._count([messages[i] for i in sorted(kept)], tools, tool_choice)
         return FitResult(
-            [messages[i] for i in sorted(kept)],
+            tuple(messages[i] for i in sorted(kept)),
             self._report(result),
             tuple(sorted(dropped, key=lambda d: d[0])),
         )
@@ -244,7 +298,7 @@ class Budget:
             result = self._count([current[k] for k in sorted(alive)], tools, tool_choice)
         if result.tokens > self.limit:
             raise BudgetExceededError(result.tokens, self.limit, "the request after shortening every message")
-        return FitResult([current[k] for k in sorted(alive)], self._report(result), tuple(dropped),
+        return FitResult(tuple(current[k] for k in sorted(alive)), self._report(result), tuple(dropped),
                          tuple(sorted(truncated.items())))  # fmt: skip
 
     def allocate(self, sections: Sequence[Section | Mapping[str, Any]], *, overhead: int = 0) -> Allocation:
@@ -255,7 +309,7 @@ class Budget:
         >>> b = Budget("gpt-3.5-turbo-0613", reserve_output=4000, as_of=date(2023, 10, 1))
         >>> plan = b.allocate([Section("question", "What is BPE?", priority=9),
         ...                    Section("docs", "Byte pair encoding merges pairs. " * 40)])
-        >>> b.limit, plan.tokens, plan.truncations["docs"].truncated
+        >>> b.limit, dict(plan.tokens), plan.truncations["docs"].truncated
         (96, {'question': 5, 'docs': 91}, True)
         """
         if isinstance(overhead, bool) or not isinstance(overhead, int) or not 0 <= overhead <= self.limit:
@@ -283,7 +337,7 @@ class Budget:
             floor = min(p.min_tokens, tokens[p.name])
             target = max(floor, tokens[p.name] - over)
             if target == 0:  # nothing of it fits: the whole section is dropped, and says so
-                cuts[p.name] = Truncation("", 0, ((0, 0),), len(p.text), "", p.text, tok.name)
+                cuts[p.name] = nothing_kept(tok, p.text)
                 texts[p.name], tokens[p.name] = "", 0
             elif target < tokens[p.name]:
                 cuts[p.name] = truncate(p.text, target, model=self.model)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenomy._data import table
+from tokenomy._results import Picklable, frozen
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount, count_request
 from tokenomy.rules import CONSTANTS, constants, loaded_files, nested, overridden, rules_for, validate_rules
@@ -133,13 +134,13 @@ class CalibratedGroup:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(Picklable):
     """Counting constants fitted to billed usage, per prompt format and model family.
 
     ``rules`` is a rules file (the ``data/chat.toml`` layout, one ``families`` table per group)
     for :func:`~tokenomy.load_rules` or ``TOKENOMY_RULES``; a group whose constants were kept gets
-    a table with a note only, which changes no count. ``exact_before``/``exact_after`` are shares
-    of the held-out requests.
+    a table with a note only, which changes no count; ``layer`` is the same rules as read-only
+    mappings. ``exact_before``/``exact_after`` are shares of the held-out requests.
     """
 
     groups: tuple[CalibratedGroup, ...]
@@ -147,6 +148,9 @@ class Calibration:
     notes: tuple[str, ...] = ()
     as_of: date | None = None
     layer: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer", frozen(self.layer))
 
     @property
     def held_out(self) -> int:

@@ -1,4 +1,4 @@
-"""Token-exact, lossless, boundary-aware chunks: :func:`chunk`, :func:`chunk_tokens`.
+"""Token-exact, lossless, boundary-aware chunks: :func:`chunk`, :func:`chunk_ids`.
 
 Every chunk counts at most ``max_tokens`` when encoded on its own, ``text[start:end] == chunk.text``
 and, without overlap, the chunks tile the input exactly. The text is encoded once; cuts are taken
@@ -14,9 +14,10 @@ the limit of half of what remains (so neither chunk ends up under a quarter of t
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,13 +41,22 @@ class Chunk:
     tokens: int
     index: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"index": self.index, "start": self.start, "end": self.end, "tokens": self.tokens,
+                "text": self.text}  # fmt: skip
 
-def check_budget(max_tokens: object, name: str = "max_tokens") -> int:
-    """``max_tokens`` as a positive int, or a BudgetError saying what is wrong."""
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise BudgetError(f"{name} must be a whole number of tokens, not {short(max_tokens)}")
-    if max_tokens < 1:
-        raise BudgetError(f"{name} must be at least 1, not {max_tokens}")
+
+def check_budget(max_tokens: object, name: str = "max_tokens", *, minimum: int = 1) -> int:
+    """``max_tokens`` as an int of at least ``minimum``, or a BudgetError saying what is wrong: the
+    one check of a token budget. A cut or a chunk needs at least 1 token to keep; asking whether
+    text fits (:func:`~tokenomy.fits`) takes 0.
+
+    >>> check_budget(0, minimum=0)
+    0
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < minimum:
+        raise BudgetError(f"{name} must be a whole number of tokens >= {minimum}, not {short(max_tokens)}")
     return max_tokens
 
 
@@ -192,7 +202,7 @@ def chunk(
 
 
 def _check_arguments(max_tokens: object, overlap: object, boundaries: Sequence[str]) -> int:
-    """The checks chunk() and chunk_tokens() share; returns ``max_tokens``."""
+    """The checks chunk() and chunk_ids() share; returns ``max_tokens``."""
     limit = check_budget(max_tokens)
     if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < limit:
         raise BudgetError(f"overlap must be a whole number from 0 to max_tokens - 1, not {short(overlap)}")
@@ -255,7 +265,7 @@ def _chunk_stream(tok: Tokenizer, source: IO[str] | Iterable[str], limit: int, o
     yield from _chunks_of(tok, carry, offset, limit, overlap, boundaries, final=True, index=index)
 
 
-def chunk_tokens(
+def chunk_ids(
     text: str, max_tokens: int, *, model: str = "gpt-4o", overlap: int = 0,
     boundaries: Sequence[str] = BOUNDARIES,
 ) -> list[npt.NDArray[np.int64]]:  # fmt: skip
@@ -265,7 +275,7 @@ def chunk_tokens(
     construction between them, is a slice of the whole text's ids; any other chunk (cut inside
     one long piece) is encoded on its own, so its ids are always its text's own.
 
-    >>> [a.tolist() for a in chunk_tokens("hello world", 1, model="gpt-4o")]
+    >>> [a.tolist() for a in chunk_ids("hello world", 1, model="gpt-4o")]
     [[24912], [2375]]
     """
     limit = _check_arguments(max_tokens, overlap, boundaries)
@@ -285,6 +295,22 @@ def chunk_tokens(
         else:
             out.append(tok.encode_array(text[a:b]).astype(np.int64))
     return out
+
+
+def chunk_tokens(
+    text: str, max_tokens: int, *, model: str = "gpt-4o", overlap: int = 0,
+    boundaries: Sequence[str] = BOUNDARIES,
+) -> list[npt.NDArray[np.int64]]:  # fmt: skip
+    """Deprecated name of :func:`chunk_ids` (a name ending in ``tokens`` is a count; these are ids).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     [a.tolist() for a in chunk_tokens("hello world", 1, model="gpt-4o")]
+    [[24912], [2375]]
+    """
+    warnings.warn("chunk_tokens() is now chunk_ids()", DeprecationWarning, stacklevel=2)
+    return chunk_ids(text, max_tokens, model=model, overlap=overlap, boundaries=boundaries)
 
 
 def _slice_is_own(layout: Layout, ja: int, jb: int) -> bool:

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from tokenomy._args import check_bool, check_choice, check_str, check_whole
 from tokenomy._data import table
-from tokenomy._results import get
+from tokenomy._deprecation import positional_options, renamed
+from tokenomy._results import Picklable, frozen, get
 from tokenomy.errors import (
     InvalidArgumentError,
     PriceUnavailableError,
@@ -35,63 +36,104 @@ MOST_TOKENS = 10**18
 
 
 @dataclass(frozen=True)
-class Cost:
-    """USD per component and in total, with the token counts and prices behind them.
+class Cost(Picklable):
+    """USD per component and in total (:attr:`usd`), with the token counts and prices behind them.
 
-    ``output_is_bound`` marks an output figure taken from the request's ``max_tokens`` (an upper
-    bound, not an estimate); ``notes`` lists every assumption used.
+    ``input_usd`` prices the uncached part of ``input_tokens``, ``cached_input_usd`` the cached
+    part; ``rates`` are the USD prices per 1M tokens used. ``output_is_bound`` marks an output
+    figure taken from the request's ``max_tokens`` (an upper bound, not an estimate); ``exact`` is
+    False when the token counts priced are not exact, and ``notes`` lists every assumption used.
     """
 
     model: str
     snapshot: str
-    input: Decimal
-    cached_input: Decimal
-    output: Decimal
+    input_usd: Decimal
+    cached_input_usd: Decimal
+    output_usd: Decimal
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
     batch: bool = False
     reasoning_tokens: int = 0
     output_is_bound: bool = False
-    exact_tokens: bool = True
+    exact: bool = True
     notes: tuple[str, ...] = ()
     rates: Mapping[str, Decimal] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rates", frozen(self.rates))
+
+    @property
+    def usd(self) -> Decimal:
+        """What it costs in all: the sum of the components."""
+        return self.input_usd + self.cached_input_usd + self.output_usd
+
     @property
     def total(self) -> Decimal:
-        """Sum of the components."""
-        return self.input + self.cached_input + self.output
+        """Deprecated spelling of :attr:`usd`."""
+        renamed("Cost", "total", "usd")
+        return self.usd
+
+    @property
+    def input(self) -> Decimal:
+        """Deprecated spelling of :attr:`input_usd`."""
+        renamed("Cost", "input", "input_usd")
+        return self.input_usd
+
+    @property
+    def cached_input(self) -> Decimal:
+        """Deprecated spelling of :attr:`cached_input_usd`."""
+        renamed("Cost", "cached_input", "cached_input_usd")
+        return self.cached_input_usd
+
+    @property
+    def output(self) -> Decimal:
+        """Deprecated spelling of :attr:`output_usd`."""
+        renamed("Cost", "output", "output_usd")
+        return self.output_usd
+
+    @property
+    def exact_tokens(self) -> bool:
+        """Deprecated spelling of :attr:`exact`."""
+        renamed("Cost", "exact_tokens", "exact")
+        return self.exact
 
     def __str__(self) -> str:
         rows = [
-            ["input (uncached)", self.input_tokens - self.cached_input_tokens, _usd(self.input)],
-            ["input (cached)", self.cached_input_tokens, _usd(self.cached_input)],
+            ["input (uncached)", self.input_tokens - self.cached_input_tokens, _usd(self.input_usd)],
+            ["input (cached)", self.cached_input_tokens, _usd(self.cached_input_usd)],
             [
                 "output" + (" (upper bound)" if self.output_is_bound else ""),
                 self.output_tokens,
-                _usd(self.output),
+                _usd(self.output_usd),
             ],
-            ["total", self.input_tokens + self.output_tokens, _usd(self.total)],
+            ["total", self.input_tokens + self.output_tokens, _usd(self.usd)],
         ]
         title = f"{self.model} ({self.snapshot}){' batch' if self.batch else ''}"
         return text_table(["", "tokens", "USD"], rows, title)
 
     def _repr_html_(self) -> str:
         rows = [
-            [k, v] for k, v in self.to_dict().items() if k in ("input", "cached_input", "output", "total")
-        ]
+            ["input", str(self.input_usd)], ["cached_input", str(self.cached_input_usd)],
+            ["output", str(self.output_usd)], ["total", str(self.usd)],
+        ]  # fmt: skip
         return html_table(["component", "USD"], rows, f"{self.model} ({self.snapshot})")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (amounts as strings, to keep them exact)."""
+        """Plain data for JSON (amounts as strings, to keep them exact). The keys ``input``,
+        ``cached_input``, ``output``, ``total`` and ``exact_tokens`` repeat the ``*_usd``, ``usd``
+        and ``exact`` values under their old names until the next release."""
         return {
             "model": self.model, "snapshot": self.snapshot, "batch": self.batch,
             "input_tokens": self.input_tokens, "cached_input_tokens": self.cached_input_tokens,
             "output_tokens": self.output_tokens, "reasoning_tokens": self.reasoning_tokens,
-            "input": str(self.input), "cached_input": str(self.cached_input),
-            "output": str(self.output), "total": str(self.total),
-            "output_is_bound": self.output_is_bound, "exact_tokens": self.exact_tokens,
+            "input_usd": str(self.input_usd), "cached_input_usd": str(self.cached_input_usd),
+            "output_usd": str(self.output_usd), "usd": str(self.usd),
+            "output_is_bound": self.output_is_bound, "exact": self.exact,
             "notes": list(self.notes), "rates_per_1m": {k: str(v) for k, v in self.rates.items()},
+            # deprecated keys, for one release
+            "input": str(self.input_usd), "cached_input": str(self.cached_input_usd),
+            "output": str(self.output_usd), "total": str(self.usd), "exact_tokens": self.exact,
         }  # fmt: skip
 
 
@@ -129,23 +171,33 @@ def _rate(info: ModelInfo, component: str, batch: bool, notes: list[str]) -> Dec
     return base * discount
 
 
+@overload
+def estimate_cost(model: str, input_tokens: int, *, output_tokens: int = 0, cached_input_tokens: int = 0,
+                  batch: bool = False, as_of: date | None = None) -> Cost: ...
+@overload  # deprecated: output and cached tokens given positionally (until the next release)
+def estimate_cost(model: str, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0, *,
+                  batch: bool = False, as_of: date | None = None) -> Cost: ...
 def estimate_cost(
     model: str,
     input_tokens: int,
+    *args: int,
     output_tokens: int = 0,
     cached_input_tokens: int = 0,
-    *,
     batch: bool = False,
     as_of: date | None = None,
-) -> Cost:
+) -> Cost:  # fmt: skip
     """Price ``input_tokens`` (the whole prompt, cached part included) and ``output_tokens``.
 
-    >>> cost = estimate_cost("gpt-4o", 1_000_000, 1_000_000, as_of=date(2024, 6, 1))
-    >>> cost.input, cost.output, cost.total
+    >>> cost = estimate_cost("gpt-4o", 1_000_000, output_tokens=1_000_000, as_of=date(2024, 6, 1))
+    >>> cost.input_usd, cost.output_usd, cost.usd
     (Decimal('5'), Decimal('15'), Decimal('20'))
-    >>> estimate_cost("gpt-4o", 1_000_000, cached_input_tokens=400_000, as_of=date(2025, 1, 1)).total
+    >>> estimate_cost("gpt-4o", 1_000_000, cached_input_tokens=400_000, as_of=date(2025, 1, 1)).usd
     Decimal('2.00')
     """
+    if args:
+        moved = positional_options("estimate_cost", args, ("output_tokens", "cached_input_tokens"))
+        output_tokens = moved.get("output_tokens", output_tokens)
+        cached_input_tokens = moved.get("cached_input_tokens", cached_input_tokens)
     check_bool(batch, "batch")
     return _estimate(_resolve(model, as_of), model, input_tokens, output_tokens, cached_input_tokens, batch)
 
@@ -178,8 +230,9 @@ def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int
         rates[component] = _rate(info, component, batch, notes)
         amounts[component] = rates[component] * tokens / MILLION
     return Cost(
-        model=model, snapshot=info.snapshot, input=amounts["input"], cached_input=amounts["cached_input"],
-        output=amounts["output"], input_tokens=input_tokens, cached_input_tokens=cached,
+        model=model, snapshot=info.snapshot, input_usd=amounts["input"],
+        cached_input_usd=amounts["cached_input"], output_usd=amounts["output"],
+        input_tokens=input_tokens, cached_input_tokens=cached,
         output_tokens=output_tokens, batch=batch, notes=tuple(dict.fromkeys(notes)), rates=rates, **extra,
     )  # fmt: skip
 
@@ -190,7 +243,7 @@ def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date 
     >>> usage = {"prompt_tokens": 2000, "completion_tokens": 500,
     ...          "prompt_tokens_details": {"cached_tokens": 1000},
     ...          "completion_tokens_details": {"reasoning_tokens": 300}}
-    >>> cost_from_usage("gpt-4o-mini-2024-07-18", usage, as_of=date(2025, 1, 1)).total
+    >>> cost_from_usage("gpt-4o-mini-2024-07-18", usage, as_of=date(2025, 1, 1)).usd
     Decimal('0.000525')
     """
     check_bool(batch, "batch")
@@ -255,9 +308,9 @@ def cost_of_request(
     if free:
         notes.append(f"{request.endpoint} requests are free ({table('endpoints')[endpoint]['source']})")
         return Cost(
-            model=request.model, snapshot=request.snapshot, input=Decimal(0), cached_input=Decimal(0),
-            output=Decimal(0), input_tokens=request.tokens, cached_input_tokens=0, output_tokens=0,
-            batch=batch, exact_tokens=request.exact, notes=tuple(notes),
+            model=request.model, snapshot=request.snapshot, input_usd=Decimal(0),
+            cached_input_usd=Decimal(0), output_usd=Decimal(0), input_tokens=request.tokens,
+            cached_input_tokens=0, output_tokens=0, batch=batch, exact=request.exact, notes=tuple(notes),
         )  # fmt: skip
     bound = False
     if output_tokens is None:
@@ -268,25 +321,37 @@ def cost_of_request(
             if endpoint in ("chat", "responses", "completions"):
                 notes.append("no output tokens given and no output cap in the request: output priced at 0")
     return _estimate(info, request.model, request.tokens, output_tokens, 0, batch, notes=notes,
-                     output_is_bound=bound, exact_tokens=request.exact)  # fmt: skip
+                     output_is_bound=bound, exact=request.exact)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class UnitCost:
-    """A non-token price: images, characters of speech, minutes of audio."""
+    """A non-token price: images, characters of speech, minutes of audio. ``usd`` is what
+    ``quantity`` of ``unit`` cost at ``rate`` USD per unit."""
 
     model: str
-    amount: Decimal
+    usd: Decimal
     quantity: Decimal
     unit: str
     rate: Decimal
     source: str
 
+    @property
+    def amount(self) -> Decimal:
+        """Deprecated spelling of :attr:`usd`."""
+        renamed("UnitCost", "amount", "usd")
+        return self.usd
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (amounts as strings, to keep them exact)."""
+        return {"model": self.model, "usd": str(self.usd), "quantity": str(self.quantity), "unit": self.unit,
+                "rate": str(self.rate), "source": self.source}  # fmt: skip
+
 
 def image_cost(model: str, *, size: str = "1024x1024", quality: str = "standard", n: int = 1) -> UnitCost:
     """Price of ``n`` generated images.
 
-    >>> image_cost("dall-e-3", size="1024x1792", quality="hd").amount
+    >>> image_cost("dall-e-3", size="1024x1792", quality="hd").usd
     Decimal('0.12')
     """
     row = table("pricing").get("images", {}).get(check_str(model, "model"))
@@ -303,7 +368,7 @@ def image_cost(model: str, *, size: str = "1024x1024", quality: str = "standard"
 def speech_cost(model: str, text: str | int) -> UnitCost:
     """Price of speaking ``text`` (or a number of characters) with a TTS model.
 
-    >>> speech_cost("tts-1", 1_000_000).amount
+    >>> speech_cost("tts-1", 1_000_000).usd
     Decimal('15')
     """
     row = table("pricing").get("speech", {}).get(check_str(model, "model"))
@@ -324,7 +389,7 @@ def speech_cost(model: str, text: str | int) -> UnitCost:
 def transcription_cost(model: str, *, seconds: float) -> UnitCost:
     """Price of transcribing ``seconds`` of audio (billed per minute, rounded up to the second).
 
-    >>> transcription_cost("whisper-1", seconds=90).amount
+    >>> transcription_cost("whisper-1", seconds=90).usd
     Decimal('0.009')
     """
     row = table("pricing").get("transcription", {}).get(check_str(model, "model"))
@@ -362,7 +427,7 @@ def default_epochs(examples: int) -> int:
 def fine_tuning_cost(model: str, billed_tokens: int, *, epochs: int, as_of: date | None = None) -> Cost:
     """Training cost: billed tokens (each example capped) times epochs at the training rate.
 
-    >>> fine_tuning_cost("gpt-4o-mini-2024-07-18", 100_000, epochs=3, as_of=date(2025, 1, 1)).total
+    >>> fine_tuning_cost("gpt-4o-mini-2024-07-18", 100_000, epochs=3, as_of=date(2025, 1, 1)).usd
     Decimal('0.9')
     """
     info = _resolve(model, as_of)
@@ -371,8 +436,8 @@ def fine_tuning_cost(model: str, billed_tokens: int, *, epochs: int, as_of: date
     if rate is None:
         raise PriceUnavailableError(model, "fine-tuning training")
     return Cost(
-        model=model, snapshot=info.snapshot, input=rate * tokens / MILLION, cached_input=Decimal(0),
-        output=Decimal(0), input_tokens=tokens, cached_input_tokens=0, output_tokens=0,
+        model=model, snapshot=info.snapshot, input_usd=rate * tokens / MILLION, cached_input_usd=Decimal(0),
+        output_usd=Decimal(0), input_tokens=tokens, cached_input_tokens=0, output_tokens=0,
         notes=(f"{billed_tokens} billed tokens x {epochs} epochs at the training rate",),
         rates={"ft_training": rate},
     )  # fmt: skip

@@ -1,5 +1,5 @@
 """Embedding inputs that fit: :func:`embedding_chunks`, :func:`combine_embeddings`,
-:func:`embed_long`, :func:`count_embedding_input`.
+:func:`embed_long`, :func:`embed_chunks`, :func:`count_embedding_input`.
 
 Embedding models reject input longer than their context (8,191 tokens for text-embedding-ada-002
 and the text-embedding-3 models). Long text is split into exact chunks, embedded chunk by chunk
@@ -9,16 +9,18 @@ chunk vectors weighted by their token counts, scaled back to unit length.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from tokenomy._args import check_bool, check_choice, check_whole
 from tokenomy._data import table
+from tokenomy._deprecation import positional_options, renamed
 from tokenomy._results import get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
 from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError, short
@@ -26,8 +28,8 @@ from tokenomy.registry import _lookup, warn_if_retired
 from tokenomy.tokenizer import encoding_for
 
 
-def _limit(model: str, max_tokens: int | None) -> int:
-    info = _lookup(model, date.today())
+def _limit(model: str, max_tokens: int | None, as_of: date | str | None) -> int:
+    info = _lookup(model, as_of)
     warn_if_retired(info)
     if info.context_window is None:
         raise UnsupportedModelError(model, "the registry has no input limit for it")
@@ -42,26 +44,39 @@ def embedding_chunks(
     model: str = "text-embedding-3-small",
     max_tokens: int | None = None,
     boundaries: Sequence[str] = BOUNDARIES,
+    as_of: date | str | None = None,
 ) -> list[Chunk]:
-    """Exact, lossless chunks of ``text`` that each fit the embedding model's input limit.
+    """Exact, lossless chunks of ``text`` that each fit the embedding model's input limit on
+    ``as_of`` (default today).
 
     >>> [c.tokens for c in embedding_chunks("lorem ipsum " * 9000)]
     [8191, 6953, 2858]
     """
-    return list(chunk(text, _limit(model, max_tokens), model=model, boundaries=boundaries))
+    return list(chunk(text, _limit(model, max_tokens, as_of), model=model, boundaries=boundaries))
 
 
+Weights = Sequence[float] | npt.ArrayLike | None
+
+
+@overload
+def combine_embeddings(vectors: Sequence[Sequence[float]] | npt.ArrayLike, *, weights: Weights = None,
+                       normalize: bool = True) -> npt.NDArray[np.float64]: ...
+@overload  # deprecated: weights given positionally (until the next release)
+def combine_embeddings(vectors: Sequence[Sequence[float]] | npt.ArrayLike, weights: Weights, *,
+                       normalize: bool = True) -> npt.NDArray[np.float64]: ...
 def combine_embeddings(
     vectors: Sequence[Sequence[float]] | npt.ArrayLike,
-    weights: Sequence[float] | npt.ArrayLike | None = None,
-    *,
+    *args: Any,
+    weights: Weights = None,
     normalize: bool = True,
-) -> npt.NDArray[np.float64]:
+) -> npt.NDArray[np.float64]:  # fmt: skip
     """Weighted average of equal-length vectors, scaled to unit length (a zero vector stays zero).
 
     >>> combine_embeddings([[1.0, 0.0], [0.0, 1.0]], weights=[3, 1]).round(4).tolist()
     [0.9487, 0.3162]
     """
+    if args:
+        weights = positional_options("combine_embeddings", args, ("weights",)).get("weights", weights)
     check_bool(normalize, "normalize")
     expected = "a non-empty list of equal-length vectors of finite numbers"
     try:
@@ -102,6 +117,47 @@ def _vectors(response: Any, expected: int) -> list[list[float]]:
     return out
 
 
+Vector = npt.NDArray[np.float64]
+
+
+def embed_chunks(
+    text: str,
+    embed_fn: Callable[[list[str]], Any],
+    *,
+    model: str = "text-embedding-3-small",
+    max_tokens: int | None = None,
+    batch_size: int = 256,
+    as_of: date | str | None = None,
+) -> list[tuple[Chunk, Vector]]:
+    """Embed text of any length chunk by chunk: each chunk of :func:`embedding_chunks` with its
+    vector, ``embed_fn`` called once per ``batch_size`` chunks.
+
+    ``embed_fn`` takes a list of strings and returns the endpoint's response (or a list of
+    vectors).
+
+    >>> fake = lambda texts: [[float(len(t)), 1.0] for t in texts]  # a vector per text: its length
+    >>> [(c.tokens, v.tolist()) for c, v in embed_chunks("lorem ipsum " * 9000, fake)]
+    [(8191, [49139.0, 1.0]), (6953, [41718.0, 1.0]), (2858, [17143.0, 1.0])]
+    """
+    size = check_whole(batch_size, "batch_size", minimum=1)
+    pieces = embedding_chunks(text, model=model, max_tokens=max_tokens, as_of=as_of)
+    if not pieces:
+        raise InvalidArgumentError("text", text, "non-empty text (the endpoint refuses empty input)")
+    vectors: list[list[float]] = []
+    for start in range(0, len(pieces), size):
+        batch = [c.text for c in pieces[start : start + size]]
+        vectors.extend(_vectors(embed_fn(batch), len(batch)))
+    return [(c, np.asarray(v, dtype=np.float64)) for c, v in zip(pieces, vectors, strict=True)]
+
+
+@overload
+def embed_long(text: str, embed_fn: Callable[[list[str]], Any], *, model: str = "text-embedding-3-small",
+               mode: Literal["average"] = "average", max_tokens: int | None = None, batch_size: int = 256,
+               as_of: date | str | None = None) -> Vector: ...
+@overload  # deprecated: mode="chunks" is embed_chunks() (until the next release)
+def embed_long(text: str, embed_fn: Callable[[list[str]], Any], *, model: str = "text-embedding-3-small",
+               mode: str, max_tokens: int | None = None, batch_size: int = 256,
+               as_of: date | str | None = None) -> Vector | list[tuple[Chunk, Vector]]: ...
 def embed_long(
     text: str,
     embed_fn: Callable[[list[str]], Any],
@@ -110,30 +166,26 @@ def embed_long(
     mode: str = "average",
     max_tokens: int | None = None,
     batch_size: int = 256,
-) -> npt.NDArray[np.float64] | list[tuple[Chunk, npt.NDArray[np.float64]]]:
-    """Embed text of any length: chunk it, call ``embed_fn`` per batch, then combine or not.
+    as_of: date | str | None = None,
+) -> Vector | list[tuple[Chunk, Vector]]:  # fmt: skip
+    """Embed text of any length as one unit vector: the chunks' vectors (:func:`embed_chunks`)
+    averaged, weighted by their tokens.
 
-    ``embed_fn`` takes a list of strings and returns the endpoint's response (or a list of
-    vectors). ``mode="average"`` gives one unit vector weighted by chunk tokens; ``"chunks"``
-    gives each chunk with its vector.
+    ``mode="chunks"`` is deprecated: it returns :func:`embed_chunks`'s list instead.
 
     >>> fake = lambda texts: [[1.0, 0.0] for _ in texts]
     >>> embed_long("lorem ipsum " * 9000, fake).tolist()
     [1.0, 0.0]
     """
     check_choice(mode, "mode", ("average", "chunks"))
-    size = check_whole(batch_size, "batch_size", minimum=1)
-    pieces = embedding_chunks(text, model=model, max_tokens=max_tokens)
-    if not pieces:
-        raise InvalidArgumentError("text", text, "non-empty text (the endpoint refuses empty input)")
-    vectors: list[list[float]] = []
-    for start in range(0, len(pieces), size):
-        batch = [c.text for c in pieces[start : start + size]]
-        vectors.extend(_vectors(embed_fn(batch), len(batch)))
     if mode == "chunks":
-        return [(c, np.asarray(v, dtype=np.float64)) for c, v in zip(pieces, vectors, strict=True)]
+        warnings.warn('embed_long(mode="chunks") is now embed_chunks()', DeprecationWarning, stacklevel=2)
+        return embed_chunks(text, embed_fn, model=model, max_tokens=max_tokens, batch_size=batch_size,
+                            as_of=as_of)  # fmt: skip
+    pieces = embed_chunks(text, embed_fn, model=model, max_tokens=max_tokens, batch_size=batch_size,
+                          as_of=as_of)  # fmt: skip
     try:
-        return combine_embeddings(vectors, weights=[c.tokens for c in pieces])
+        return combine_embeddings([v for _, v in pieces], weights=[c.tokens for c, _ in pieces])
     except InvalidArgumentError as error:  # the vectors came from embed_fn, not from the caller
         problem = f"returned vectors that cannot be averaged ({error.expected})"
         raise ResultFormatError("embed_fn", problem) from None
@@ -141,34 +193,54 @@ def embed_long(
 
 @dataclass(frozen=True)
 class EmbeddingInputCount:
-    """Tokens of an embeddings request's ``input``, and which limits it breaks."""
+    """Tokens of an embeddings request's ``input`` (exact), and in ``notes`` each limit it breaks:
+    ``ok`` is True when there is none."""
 
-    total: int
+    tokens: int
     per_input: tuple[int, ...]
     limit: int
     over_limit: tuple[int, ...]
-    problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True if the endpoint would accept the input."""
-        return not self.problems
+        return not self.notes
+
+    @property
+    def total(self) -> int:
+        """Deprecated spelling of :attr:`tokens`."""
+        renamed("EmbeddingInputCount", "total", "tokens")
+        return self.tokens
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Deprecated spelling of :attr:`notes`."""
+        renamed("EmbeddingInputCount", "problems", "notes")
+        return self.notes
 
     def __int__(self) -> int:
-        return self.total
+        return self.tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"tokens": self.tokens, "per_input": list(self.per_input), "limit": self.limit,
+                "over_limit": list(self.over_limit), "ok": self.ok, "notes": list(self.notes)}  # fmt: skip
 
 
-def count_embedding_input(input: Any, *, model: str = "text-embedding-3-small") -> EmbeddingInputCount:
+def count_embedding_input(input: Any, *, model: str = "text-embedding-3-small",
+                          as_of: date | str | None = None) -> EmbeddingInputCount:  # fmt: skip
     """Count an embeddings ``input`` as the endpoint accepts it: a string, a list of strings, a
-    list of token ids, or a list of such lists; reports inputs over the model's limit, more than
-    2,048 inputs, more than 300,000 tokens in the request, and empty inputs.
+    list of token ids, or a list of such lists; notes inputs over the model's limit on ``as_of``
+    (default today), more than 2,048 inputs, more than 300,000 tokens in the request, and empty
+    inputs.
 
     >>> result = count_embedding_input(["hello world", [9906, 1917]])
     >>> result.per_input, result.ok
     ((2, 2), True)
     """
     rules = table("endpoints")["embeddings"]
-    limit = _limit(model, None)
+    limit = _limit(model, None, as_of)
     tok = encoding_for(model)
     if isinstance(input, str) or (isinstance(input, list) and input and all(_is_id(x) for x in input)):
         items: list[Any] = [input]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import math
 import operator
 import struct
@@ -20,6 +21,7 @@ from typing import Any
 
 from tokenomy._args import check_choice
 from tokenomy._data import table
+from tokenomy._deprecation import renamed
 from tokenomy.errors import ImageError, UnsupportedModelError, short
 from tokenomy.registry import ModelInfo, _lookup
 
@@ -31,7 +33,7 @@ _FLOAT_EXACT = 1 << 52
 
 @dataclass(frozen=True)
 class ImageCount:
-    """Tokens billed for one image, and how sure that figure is."""
+    """Tokens billed for one image, and how sure that figure is (``exact``; ``notes`` say why not)."""
 
     tokens: int
     width: int | None
@@ -41,10 +43,24 @@ class ImageCount:
     tiles: int | None = None
     patches: int | None = None
     exact: bool = True
-    reason: str | None = None
+    notes: tuple[str, ...] = ()
 
     def __int__(self) -> int:
         return self.tokens
+
+    @property
+    def reason(self) -> str | None:
+        """Deprecated: the :attr:`notes` joined by ``"; "`` (None when there are none)."""
+        renamed("ImageCount", "reason", "notes")
+        return "; ".join(self.notes) or None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "tokens": self.tokens, "width": self.width, "height": self.height, "detail": self.detail,
+            "policy": self.policy, "tiles": self.tiles, "patches": self.patches, "exact": self.exact,
+            "notes": list(self.notes),
+        }  # fmt: skip
 
 
 def _pixels(value: Any, side: str) -> int | None:
@@ -161,7 +177,7 @@ def count_image_for(info: ModelInfo, width: int | None, height: int | None, deta
         tokens = math.ceil(patches * policy["multiplier"]) + policy.get("per_image", 0)
         result = ImageCount(tokens, width, height, detail, name, patches=patches)
     if notes:
-        return ImageCount(**{**vars(result), "exact": False, "reason": "; ".join(notes)})
+        return dataclasses.replace(result, exact=False, notes=tuple(notes))
     return result
 
 

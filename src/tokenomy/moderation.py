@@ -1,5 +1,5 @@
 """Long moderation input, as the endpoint treats it: :func:`moderation_chunks`,
-:func:`merge_moderation`, :func:`moderate_long`.
+:func:`merge_moderation`, :func:`moderate_long`, :func:`moderate_long_batch`.
 
 The moderation endpoint checks long input in chunks of 4,096 tokens, truncates beyond 32,768, and
 reports per category the maximum score over the chunks (``data/endpoints.toml``). tokenomy plans
@@ -10,18 +10,23 @@ results the documented way. It never calls the API: you pass a function or the r
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from tokenomy._args import check_whole
 from tokenomy._data import table
+from tokenomy._deprecation import positional_options
 from tokenomy._layout import Layout
 from tokenomy._results import as_dict, get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_boundaries, check_budget, chunks_of_layout
 from tokenomy.errors import BudgetError, ResultFormatError, short
 from tokenomy.tokenizer import encoding_for
 from tokenomy.truncation import longest_prefix_layout
+
+# text-moderation-latest, the default before, was shut down on 2025-10-27 (data/models.toml)
+DEFAULT_MODEL = "omni-moderation-latest"
 
 
 def _rules() -> dict[str, Any]:
@@ -52,6 +57,15 @@ class ModerationPlan:
         """Chunk texts in order: the ``input`` array to send."""
         return [c.text for c in self.chunks]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "model": self.model, "chunk_tokens": self.chunk_tokens, "max_tokens": self.max_tokens,
+            "chunks": [c.to_dict() for c in self.chunks], "input_index": list(self.input_index),
+            "checked_until": list(self.checked_until), "dropped_tokens": list(self.dropped_tokens),
+            "dropped_chars": list(self.dropped_chars), "truncated": self.truncated,
+        }  # fmt: skip
+
     @property
     def truncated(self) -> bool:
         """True if any input was cut at ``max_tokens``."""
@@ -66,7 +80,7 @@ class ModerationPlan:
 def moderation_chunks(
     text: str | Sequence[str],
     *,
-    model: str = "text-moderation-latest",
+    model: str = DEFAULT_MODEL,
     chunk_tokens: int | None = None,
     max_tokens: int | str | None = "default",
     boundaries: Sequence[str] = BOUNDARIES,
@@ -159,7 +173,11 @@ def _read(result: Any, where: str) -> tuple[bool, dict[str, Any], dict[str, Any]
     return flagged, categories, scores, (as_dict(applied) if applied is not None else None)
 
 
-def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[dict[str, Any]]:
+@overload
+def merge_moderation(results: Any, *, plan: ModerationPlan | None = None) -> list[dict[str, Any]]: ...
+@overload  # deprecated: plan given positionally (until the next release)
+def merge_moderation(results: Any, plan: ModerationPlan | None) -> list[dict[str, Any]]: ...
+def merge_moderation(results: Any, *args: Any, plan: ModerationPlan | None = None) -> list[dict[str, Any]]:
     """One result per original input, merged from per-chunk results the documented way.
 
     ``flagged`` and each category flag are true if any chunk's is; each score is the maximum over
@@ -172,6 +190,8 @@ def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[d
     >>> merge_moderation([a, b])[0]["category_scores"]
     {'hate': 0.9901}
     """
+    if args:
+        plan = positional_options("merge_moderation", args, ("plan",)).get("plan", plan)
     if plan is not None and not isinstance(plan, ModerationPlan):
         raise TypeError(f"plan must be a ModerationPlan (from moderation_chunks), not {type(plan).__name__}")
     flat = _flatten(results)
@@ -213,26 +233,71 @@ def merge_moderation(results: Any, plan: ModerationPlan | None = None) -> list[d
     return merged
 
 
+@overload  # a str is also a Sequence[str]: this overload comes first, so a str gets one dict
+def moderate_long(  # type: ignore[overload-overlap]
+    text: str, moderate_fn: Callable[[list[str]], Any], *, model: str = DEFAULT_MODEL,
+    chunk_tokens: int | None = None, max_tokens: int | str | None = "default", batch_size: int = 32,
+) -> dict[str, Any]: ...
+@overload  # deprecated: a list of texts is moderate_long_batch() (until the next release)
+def moderate_long(text: Sequence[str], moderate_fn: Callable[[list[str]], Any], *, model: str = DEFAULT_MODEL,
+                  chunk_tokens: int | None = None, max_tokens: int | str | None = "default",
+                  batch_size: int = 32) -> list[dict[str, Any]]: ...
 def moderate_long(
     text: str | Sequence[str],
     moderate_fn: Callable[[list[str]], Any],
     *,
-    model: str = "text-moderation-latest",
+    model: str = DEFAULT_MODEL,
     chunk_tokens: int | None = None,
     max_tokens: int | str | None = "default",
     batch_size: int = 32,
-) -> dict[str, Any] | list[dict[str, Any]]:
-    """Plan chunks, call ``moderate_fn`` once per batch of chunk texts, merge the results.
+) -> dict[str, Any] | list[dict[str, Any]]:  # fmt: skip
+    """Moderate one text of any length: plan its chunks, call ``moderate_fn`` once per batch of
+    chunk texts, and merge the results into one.
 
     ``moderate_fn`` receives a list of strings and returns the endpoint's response (or its list
-    of results), e.g. ``lambda texts: client.moderations.create(model=..., input=texts)``.
-    A single string gives one merged dict; a list gives one per input.
+    of results), e.g. ``lambda texts: client.moderations.create(model=..., input=texts)``. A list
+    of texts is :func:`moderate_long_batch`'s (given here, it is deprecated and gives that list).
 
     >>> fake = lambda texts: {"results": [{"flagged": False, "categories": {"hate": False},
     ...                                    "category_scores": {"hate": 0.01}} for _ in texts]}
-    >>> moderate_long("hello " * 10_000, fake, model="omni-moderation-latest")["category_scores"]
+    >>> moderate_long("hello " * 10_000, fake)["category_scores"]
     {'hate': 0.01}
     """
+    if not isinstance(text, str):
+        warnings.warn("moderate_long() of a list of texts is now moderate_long_batch()", DeprecationWarning,
+                      stacklevel=2)  # fmt: skip
+    merged = _moderate(text, moderate_fn, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens,
+                       batch_size=batch_size)  # fmt: skip
+    return merged[0] if isinstance(text, str) else merged
+
+
+def moderate_long_batch(
+    texts: Sequence[str],
+    moderate_fn: Callable[[list[str]], Any],
+    *,
+    model: str = DEFAULT_MODEL,
+    chunk_tokens: int | None = None,
+    max_tokens: int | str | None = "default",
+    batch_size: int = 32,
+) -> list[dict[str, Any]]:
+    """:func:`moderate_long` for each of ``texts``: one merged result per text, in order, the
+    chunks of all of them sent ``batch_size`` at a time.
+
+    >>> fake = lambda texts: {"results": [{"flagged": "bad" in t, "categories": {"hate": "bad" in t},
+    ...                                    "category_scores": {"hate": 0.9 if "bad" in t else 0.01}}
+    ...                                   for t in texts]}
+    >>> [r["flagged"] for r in moderate_long_batch(["fine", "bad " * 9000], fake)]
+    [False, True]
+    """
+    if isinstance(texts, str):
+        raise TypeError("moderate_long_batch() takes a list of texts; moderate_long() takes one str")
+    return _moderate(texts, moderate_fn, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens,
+                     batch_size=batch_size)  # fmt: skip
+
+
+def _moderate(text: str | Sequence[str], moderate_fn: Callable[[list[str]], Any], *, model: str,
+              chunk_tokens: int | None, max_tokens: int | str | None,
+              batch_size: int) -> list[dict[str, Any]]:  # fmt: skip
     size = check_whole(batch_size, "batch_size", minimum=1)
     plan = moderation_chunks(text, model=model, chunk_tokens=chunk_tokens, max_tokens=max_tokens)
     results: list[Any] = []
@@ -243,5 +308,4 @@ def moderate_long(
         if len(got) != len(batch):
             raise ResultFormatError("moderate_fn", f"returned {len(got)} results for {len(batch)} inputs")
         results.extend(got)
-    merged = merge_moderation(results, plan)
-    return merged[0] if isinstance(text, str) else merged
+    return merge_moderation(results, plan=plan)

@@ -258,7 +258,7 @@ class Guard:
         if output < 0:
             raise BudgetError(f"{what}: the registry knows no window or output cap for {count.model}, so "
                               "its worst-case cost is unbounded: set max_tokens in the request")  # fmt: skip
-        return count, cost_of_request(count, output_tokens=output).total, error
+        return count, cost_of_request(count, output_tokens=output).usd, error
 
     def _reserve(self, info: ModelInfo) -> int:
         if self.reserve_output is not None:
@@ -374,7 +374,7 @@ class Guard:
         model = ticket.count.model if ticket.count is not None else str(ticket.body.get("model", ""))
         if done.usage is not None and ok:
             try:
-                done.cost = cost_from_usage(model, done.usage, as_of=self.as_of).total
+                done.cost = cost_from_usage(model, done.usage, as_of=self.as_of).usd
             except (TokenomyError, TypeError) as exc:
                 done.notes += (f"usage not priced: {exc}",)
         if ok and done.usage is None:

@@ -202,13 +202,13 @@ class Reconciliation:
     @property
     def billed_usd(self) -> Decimal | None:
         """What the billed usage cost (None if no model could be priced)."""
-        costs = [c.billed.total for c in self.costs if c.billed is not None]
+        costs = [c.billed.usd for c in self.costs if c.billed is not None]
         return sum(costs, Decimal(0)) if costs else None
 
     @property
     def estimated_usd(self) -> Decimal | None:
         """The same usage priced at the predicted prompt tokens (None if no model could be priced)."""
-        costs = [c.estimated.total for c in self.costs if c.estimated is not None]
+        costs = [c.estimated.usd for c in self.costs if c.estimated is not None]
         return sum(costs, Decimal(0)) if costs else None
 
     def issues_of(self, kind: str) -> tuple[LineIssue, ...]:
@@ -282,8 +282,8 @@ class Reconciliation:
 
     def _cost_rows(self) -> list[list[object]]:
         return [[c.model, c.requests, c.prompt_tokens, c.cached_tokens, c.output_tokens,
-                 _usd(None if c.billed is None else c.billed.total),
-                 _usd(None if c.estimated is None else c.estimated.total)] for c in self.costs]  # fmt: skip
+                 _usd(None if c.billed is None else c.billed.usd),
+                 _usd(None if c.estimated is None else c.estimated.usd)] for c in self.costs]  # fmt: skip
 
     def _notes(self) -> list[str]:
         notes = list(self.notes)

@@ -323,7 +323,7 @@ def _count_plain(body: Mapping[str, Any], info: ModelInfo, path: str, kind: str)
     per_input: tuple[int, ...]
     if kind == "embeddings":
         counted = count_embedding_input(body.get("input", ""), model=info.name)
-        per_input, notes = counted.per_input, notes + list(counted.problems)
+        per_input, notes = counted.per_input, notes + list(counted.notes)
         encoding = info.encoding or ""
     else:
         if info.encoding is None:

@@ -8,9 +8,11 @@ tokens costs about as much as encoding 40 KB.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 from tokenomy._args import check_choice, check_str
 from tokenomy._cuts import cut_before, cut_near
@@ -38,8 +40,9 @@ class Truncation:
     kept: tuple[tuple[int, int], ...]
     dropped_chars: int
     marker: str = ""
-    _dropped_text: str = field(default="", repr=False, compare=False)
-    _encoding: str = field(default="", repr=False, compare=False)
+    # what was cut and its encoding, set by _cut(): dropped_tokens counts it when first read
+    _dropped_text: str = field(default="", init=False, repr=False, compare=False)
+    _encoding: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def truncated(self) -> bool:
@@ -50,6 +53,32 @@ class Truncation:
     def dropped_tokens(self) -> int:
         """Tokens of the input that were cut (exact: the cuts are additive)."""
         return encoding_for(self._encoding).count(self._dropped_text) if self._dropped_text else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (``dropped_tokens`` counted now if it was not yet)."""
+        return {
+            "text": self.text, "tokens": self.tokens, "kept": [list(r) for r in self.kept],
+            "dropped_chars": self.dropped_chars, "dropped_tokens": self.dropped_tokens,
+            "truncated": self.truncated, "marker": self.marker,
+        }  # fmt: skip
+
+
+def _cut(kept: str, tokens: int, ranges: tuple[tuple[int, int], ...], dropped_chars: int, marker: str,
+         dropped: str, encoding: str) -> Truncation:  # fmt: skip
+    """A :class:`Truncation` that remembers the ``dropped`` text, to count it only if asked."""
+    result = Truncation(kept, tokens, ranges, dropped_chars, marker)
+    object.__setattr__(result, "_dropped_text", dropped)
+    object.__setattr__(result, "_encoding", encoding)
+    return result
+
+
+def nothing_kept(tok: Tokenizer, text: str) -> Truncation:
+    """The :class:`Truncation` of ``text`` cut whole: nothing kept, all of it dropped.
+
+    >>> nothing_kept(encoding_for("gpt-4o"), "hello world").dropped_tokens
+    2
+    """
+    return _cut("", 0, ((0, 0),), len(text), "", text, tok.name)
 
 
 def _prefix_layout(tok: Tokenizer, text: str, max_tokens: int) -> Layout:
@@ -117,10 +146,11 @@ def truncate(
     marker: str = "…",
     as_of: date | None = None,
 ) -> Truncation:
-    """Shorten ``text`` to at most ``max_tokens`` tokens, cutting at the ``side`` named.
+    """Shorten ``text`` to at most ``max_tokens`` tokens (at least 1), cutting at the ``side`` named.
 
     ``side="end"`` keeps the beginning, ``"start"`` keeps the end, ``"middle"`` keeps both ends
-    joined by ``marker`` (whose tokens count toward the budget).
+    joined by ``marker`` (whose tokens count toward the budget). ``as_of`` changes nothing (a
+    model's tokenizer does not depend on the day) and is deprecated.
 
     >>> t = truncate("The quick brown fox jumps over the lazy dog.", 4, model="gpt-4o")
     >>> t.text, t.tokens, t.dropped_tokens
@@ -128,6 +158,10 @@ def truncate(
     >>> truncate("The quick brown fox jumps over the lazy dog.", 6, side="middle").text
     'The quick brown… dog.'
     """
+    if as_of is not None:
+        warnings.warn("truncate() ignores as_of (a model's tokenizer does not depend on the day): "
+                      "stop passing it, it goes in the next release", DeprecationWarning,
+                      stacklevel=2)  # fmt: skip
     limit = check_budget(max_tokens)
     check_choice(side, "side", SIDES)
     check_str(text, "text")
@@ -154,7 +188,7 @@ def _result(tok: Tokenizer, text: str, kept: str, tokens: int,
     else:
         (_, head_end), (tail_start, _) = ranges
         dropped = text[head_end:tail_start]
-    return Truncation(kept, tokens, ranges, dropped_chars, marker, dropped, tok.name)
+    return _cut(kept, tokens, ranges, dropped_chars, marker, dropped, tok.name)
 
 
 def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
@@ -181,9 +215,14 @@ def _middle(tok: Tokenizer, text: str, limit: int, marker: str) -> Truncation:
 def fits(text: str, max_tokens: int, *, model: str = "gpt-4o") -> bool:
     """True if ``text`` counts at most ``max_tokens``; stops reading as soon as it cannot.
 
+    ``max_tokens=0`` is a fair question (only ``""`` fits), where :func:`truncate` and
+    :func:`~tokenomy.chunk` need at least 1 token to keep; all three refuse a negative budget or
+    one that is no whole number with a :class:`~tokenomy.BudgetError`.
+
     >>> fits("hello world", 2, model="gpt-4o"), fits("hello world", 1, model="gpt-4o")
     (True, False)
+    >>> fits("", 0), fits("a", 0)
+    (True, False)
     """
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-        raise BudgetError(f"max_tokens must be a whole number >= 0, not {short(max_tokens)}")
-    return encoding_for(model).count_until(text, max_tokens) <= max_tokens
+    limit = check_budget(max_tokens, minimum=0)
+    return encoding_for(model).count_until(text, limit) <= limit

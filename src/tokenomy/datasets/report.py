@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from tokenomy._data import table
+from tokenomy._deprecation import positional_options, renamed
 from tokenomy.cost import Cost, default_epochs
 from tokenomy.datasets.plot import plot_histograms
 from tokenomy.datasets.read import MAX_LINE_BYTES
@@ -32,7 +33,8 @@ _SHOWN_PROBLEMS = 10
 
 @dataclass(frozen=True)
 class ModelTotals:
-    """One model's share of a dataset and its price (``cost`` None when it has no price)."""
+    """One model's share of a dataset and its price (``cost`` None, and ``notes`` saying why, when
+    it has no price)."""
 
     model: str
     records: int
@@ -40,9 +42,26 @@ class ModelTotals:
     output_tokens_bound: int
     billed_tokens: int
     cost: Cost | None
-    cost_note: str = ""
+    notes: tuple[str, ...] = ()
     over_limit: int = 0
     output_is_bound: bool = False
+
+    @property
+    def cost_note(self) -> str:
+        """Deprecated: the :attr:`notes` joined by ``"; "``."""
+        renamed("ModelTotals", "cost_note", "notes")
+        return "; ".join(self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (amounts as strings); ``cost_note`` repeats ``notes`` until the next
+        release."""
+        return {
+            "model": self.model, "records": self.records, "prompt_tokens": self.prompt_tokens,
+            "output_tokens_bound": self.output_tokens_bound, "billed_tokens": self.billed_tokens,
+            "over_limit": self.over_limit, "output_is_bound": self.output_is_bound,
+            "cost": None if self.cost is None else self.cost.to_dict(), "notes": list(self.notes),
+            "cost_note": "; ".join(self.notes),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,10 +91,16 @@ class DatasetReport:
         return sum(m.prompt_tokens for m in self.models)
 
     @property
-    def total_cost(self) -> Decimal | None:
-        """Sum of the priced models (None if none could be priced)."""
-        costs = [m.cost.total for m in self.models if m.cost is not None]
+    def total_usd(self) -> Decimal | None:
+        """What the priced models cost together (None if none could be priced)."""
+        costs = [m.cost.usd for m in self.models if m.cost is not None]
         return sum(costs, Decimal(0)) if costs else None
+
+    @property
+    def total_cost(self) -> Decimal | None:
+        """Deprecated spelling of :attr:`total_usd`."""
+        renamed("DatasetReport", "total_cost", "total_usd")
+        return self.total_usd
 
     def _histogram(self, model: str | None) -> Counter[int]:
         return self.stats.histograms.get(model, Counter()) if model is not None else self.stats.histogram
@@ -195,66 +220,30 @@ class DatasetReport:
         if self.epochs is not None:
             rows.append(["epochs", self.epochs])
         rate = " (Batch API rate)" if self.batch and self.kind == "batch" else ""
-        rows.append([f"estimated cost{rate}", money(self.total_cost)])
+        rows.append([f"estimated cost{rate}", money(self.total_usd)])
         return rows
 
     def _model_headers(self) -> list[str]:
         output = "output bound" if any(m.output_is_bound for m in self.models) else "output tokens"
         if self.kind == "fine-tune":
             return ["model", "records", "tokens", "billed tokens", "over limit", "training cost", "rate"]
-        return [
-            "model",
-            "records",
-            "input tokens",
-            output,
-            "over window",
-            "input cost",
-            "output cost",
-            "total",
-            "rate",
-        ]
+        return ["model", "records", "input tokens", output, "over window", "input cost", "output cost",
+                "total", "rate"]  # fmt: skip
 
     def _model_rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
         for m in self.models:
             c = m.cost
-            rate = (
-                "n/a"
-                if c is None
-                else "free"
-                if c.total == 0 and m.prompt_tokens
-                else "training"
-                if self.kind == "fine-tune"
-                else "batch (50% off)"
-                if c.batch
-                else "standard"
-            )
+            rate = ("n/a" if c is None else "free" if c.usd == 0 and m.prompt_tokens
+                    else "training" if self.kind == "fine-tune" else "batch (50% off)" if c.batch
+                    else "standard")  # fmt: skip
+            total = money(c.usd) if c else "n/a"
             if self.kind == "fine-tune":
-                rows.append(
-                    [
-                        m.model,
-                        m.records,
-                        m.prompt_tokens,
-                        m.billed_tokens,
-                        m.over_limit,
-                        money(c.total) if c else "n/a",
-                        rate,
-                    ]
-                )
+                rows.append([m.model, m.records, m.prompt_tokens, m.billed_tokens, m.over_limit, total, rate])
             else:
-                rows.append(
-                    [
-                        m.model,
-                        m.records,
-                        m.prompt_tokens,
-                        m.output_tokens_bound,
-                        m.over_limit,
-                        money(c.input + c.cached_input) if c else "n/a",
-                        money(c.output) if c else "n/a",
-                        money(c.total) if c else "n/a",
-                        rate,
-                    ]
-                )
+                rows.append([m.model, m.records, m.prompt_tokens, m.output_tokens_bound, m.over_limit,
+                             money(c.input_usd + c.cached_input_usd) if c else "n/a",
+                             money(c.output_usd) if c else "n/a", total, rate])  # fmt: skip
         return rows
 
     def _problem_rows(self) -> list[list[object]]:
@@ -292,7 +281,7 @@ class DatasetReport:
     def __repr__(self) -> str:
         return (
             f"<DatasetReport {self.kind}: {self.records:,} records, {self.total_tokens:,} tokens, "
-            f"{len(self.models)} model(s), {self.stats.problem_count:,} problems, {money(self.total_cost)}>"
+            f"{len(self.models)} model(s), {self.stats.problem_count:,} problems, {money(self.total_usd)}>"
         )
 
     def _repr_html_(self) -> str:
@@ -316,7 +305,8 @@ class DatasetReport:
         return html_report(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (amounts as strings)."""
+        """Plain data for JSON (amounts as strings); ``total_cost`` repeats ``total_usd`` until the
+        next release."""
         return {
             "kind": self.kind,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -326,25 +316,14 @@ class DatasetReport:
             "epochs": self.epochs,
             "batch": self.batch,
             "endpoint": self.endpoint,
-            "total_cost": None if self.total_cost is None else str(self.total_cost),
-            "models": [
-                {
-                    "model": m.model,
-                    "records": m.records,
-                    "prompt_tokens": m.prompt_tokens,
-                    "output_tokens_bound": m.output_tokens_bound,
-                    "billed_tokens": m.billed_tokens,
-                    "over_limit": m.over_limit,
-                    "cost": None if m.cost is None else m.cost.to_dict(),
-                    "cost_note": m.cost_note,
-                }
-                for m in self.models
-            ],
+            "total_usd": None if self.total_usd is None else str(self.total_usd),
+            "total_cost": None if self.total_usd is None else str(self.total_usd),
+            "models": [m.to_dict() for m in self.models],
             "notes": list(self.notes),
             "stats": self.stats.to_dict(),
         }
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Histogram of tokens per record, one per model, on a log axis when the counts spread over
         more than two orders of magnitude; a model's context window is drawn only when the data
         reaches near it (needs matplotlib: ``pip install "tokenomy[plot]"``)."""
@@ -396,7 +375,8 @@ def report_from_stats(
         except PriceUnavailableError as error:
             note = str(error)
             notes.append(note)
-        totals.append(ModelTotals(name, records, prompt, bound, billed, cost, note, over, bound > 0))
+        notes_ = (note,) if note else ()
+        totals.append(ModelTotals(name, records, prompt, bound, billed, cost, notes_, over, bound > 0))
     if any(t.output_is_bound for t in totals):
         notes.append(BOUND_NOTE)
     if batch and any(t.cost is not None and t.cost.batch for t in totals):
@@ -404,40 +384,40 @@ def report_from_stats(
     for name, model_notes in sorted(stats.notes.items()):
         notes += [f"{name}: {n}" if len(stats.notes) > 1 else n for n in model_notes]
     notes += [f"{n:,} {reason}: checked, not counted" for reason, n in sorted(stats.skipped.items())]
-    return DatasetReport(
-        kind,
-        stats,
-        tuple(totals),
-        epochs,
-        day,
-        batch,
-        endpoint,
-        tuple(dict.fromkeys(notes)),
-        source,
-        max_line_bytes,
-    )
+    return DatasetReport(kind, stats, tuple(totals), epochs, day, batch, endpoint,
+                         tuple(dict.fromkeys(notes)), source, max_line_bytes)  # fmt: skip
 
 
 def _kept(source: Any) -> Any:
-    """``source`` if it can be read again (a path, paths, a list of records), else None."""
-    if isinstance(source, (str, os.PathLike, Mapping)):
+    """``source`` if it can be read again (a path, or a tuple of paths or records), else None."""
+    if isinstance(source, (str, os.PathLike)):
         return source
+    if isinstance(source, Mapping):
+        return (source,)
     if isinstance(source, Sequence):
-        return source
+        return tuple(source)  # the caller's list may change after the call; the report does not
     return None
 
 
+@overload
+def analyze(source: str | os.PathLike[str] | Iterable[Any], *, kind: str = "batch", model: str | None = None,
+            as_of: DateLike | None = None, epochs: int | None = None, parallel: bool | None = None,
+            progress: bool | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> DatasetReport: ...
+@overload  # deprecated: kind and model given positionally (until the next release)
+def analyze(source: str | os.PathLike[str] | Iterable[Any], kind: str, model: str | None = None, *,
+            as_of: DateLike | None = None, epochs: int | None = None, parallel: bool | None = None,
+            progress: bool | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> DatasetReport: ...
 def analyze(
     source: str | os.PathLike[str] | Iterable[Any],
+    *args: Any,
     kind: str = "batch",
     model: str | None = None,
-    *,
     as_of: DateLike | None = None,
     epochs: int | None = None,
     parallel: bool | None = None,
     progress: bool | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
-) -> DatasetReport:
+) -> DatasetReport:  # fmt: skip
     """Analyse a JSONL file (plain, ``.gz``, ``.bz2`` or ``.xz``), a list of files, or records.
 
     ``kind`` is ``"batch"`` (Batch API input lines, checked against the Batch API's rules),
@@ -456,6 +436,9 @@ def analyze(
     >>> report.records, report.total_tokens, report.models[0].output_tokens_bound
     (1, 8, 10)
     """
+    if args:
+        moved = positional_options("analyze", args, ("kind", "model"))
+        kind, model = moved.get("kind", kind), moved.get("model", model)
     stats = collect(
         source, kind, model, as_of=as_of, parallel=parallel, progress=progress, max_line_bytes=max_line_bytes
     )

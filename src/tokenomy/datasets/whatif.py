@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tokenomy._deprecation import renamed
 from tokenomy.cost import Cost, cost_of_request, estimate_cost, fine_tuning_cost
 from tokenomy.datasets.stats import DatasetStats
 from tokenomy.errors import PriceUnavailableError
@@ -36,7 +37,8 @@ def price(
     if kind == "fine-tune":
         return fine_tuning_cost(model, input_tokens, epochs=epochs, as_of=day)
     if endpoint is None or cached_tokens:
-        return estimate_cost(model, input_tokens, output_tokens, cached_tokens, batch=batch, as_of=day)
+        return estimate_cost(model, input_tokens, output_tokens=output_tokens,
+                             cached_input_tokens=cached_tokens, batch=batch, as_of=day)  # fmt: skip
     info = resolve(model, day, warn=False)
     request = RequestCount(
         tokens=input_tokens,
@@ -53,7 +55,8 @@ def price(
 
 @dataclass(frozen=True)
 class WhatIfRow:
-    """The same records counted and priced as one model."""
+    """The same records counted and priced as one model (``cost`` None, and ``notes`` saying why,
+    when the model has no price)."""
 
     model: str
     records: int
@@ -62,7 +65,22 @@ class WhatIfRow:
     output_tokens: int
     over_limit: int
     cost: Cost | None
-    note: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """Deprecated: the :attr:`notes` joined by ``"; "``."""
+        renamed("WhatIfRow", "note", "notes")
+        return "; ".join(self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (amounts as strings); ``note`` repeats ``notes`` until the next release."""
+        return {
+            "model": self.model, "records": self.records, "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens, "output_tokens": self.output_tokens,
+            "over_limit": self.over_limit, "cost": None if self.cost is None else self.cost.to_dict(),
+            "notes": list(self.notes), "note": "; ".join(self.notes),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,9 +103,9 @@ class WhatIfReport:
                 r.input_tokens,
                 r.output_tokens,
                 r.over_limit,
-                money(r.cost.input + r.cost.cached_input) if r.cost else "n/a",
-                money(r.cost.output) if r.cost else "n/a",
-                money(r.cost.total) if r.cost else "n/a",
+                money(r.cost.input_usd + r.cost.cached_input_usd) if r.cost else "n/a",
+                money(r.cost.output_usd) if r.cost else "n/a",
+                money(r.cost.usd) if r.cost else "n/a",
             ]
             for r in self.rows
         ]
@@ -128,19 +146,7 @@ class WhatIfReport:
             "output_is_bound": self.output_is_bound,
             "problems": self.problems,
             "notes": list(self.notes),
-            "models": [
-                {
-                    "model": r.model,
-                    "records": r.records,
-                    "input_tokens": r.input_tokens,
-                    "cached_input_tokens": r.cached_input_tokens,
-                    "output_tokens": r.output_tokens,
-                    "over_limit": r.over_limit,
-                    "cost": None if r.cost is None else r.cost.to_dict(),
-                    "note": r.note,
-                }
-                for r in self.rows
-            ],
+            "models": [r.to_dict() for r in self.rows],
         }
 
 
@@ -180,7 +186,7 @@ def what_if_report(
         except PriceUnavailableError as error:
             note = str(error)
             notes.append(f"{name}: {error}")
-        rows.append(WhatIfRow(name, records, prompt, cached, output, over, cost, note))
+        rows.append(WhatIfRow(name, records, prompt, cached, output, over, cost, (note,) if note else ()))
     if output_tokens is None and any(r.output_tokens for r in rows):
         notes.append(BOUND_NOTE)
     return WhatIfReport(
