@@ -113,7 +113,13 @@ def _vectors(response: Any, expected: int) -> list[list[float]]:
         vector = get(item, "embedding") if not isinstance(item, (list, tuple, np.ndarray)) else item
         if not isinstance(vector, (list, tuple, np.ndarray)):
             raise ResultFormatError(f"embed_fn result {i}", "has no 'embedding' list of numbers")
-        out.append(list(vector))
+        try:
+            array = np.asarray(vector, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):  # nested, ragged, or not numbers
+            array = None
+        if array is None or array.ndim != 1 or not array.size:
+            raise ResultFormatError(f"embed_fn result {i}", "is not a flat, non-empty list of numbers")
+        out.append(array.tolist())
     return out
 
 
