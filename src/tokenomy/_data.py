@@ -1,6 +1,13 @@
 """Reads the TOML files of ``data/`` once per process, lazily, under a lock.
 
 The wheel ships ``data/`` as ``tokenomy/data``; a source checkout reads the top-level ``data/``.
+
+Every fact in ``data/`` names its source, in one of three places: the ``source`` key of its row
+(or of the row it is part of); for a table whose keys are all data, such as ``[prefixes]`` in
+``aliases.toml``, where a ``source`` key would be read as one more entry, the file's ``[sources]``
+table under that table's name; for a file written from one source (``encodings.toml``,
+``canaries.toml``), the ``# Source:`` line of its opening comment. A fact that rests on a secondary
+source or on a choice says so (``uncertain``, ``assumption``). ``tests/test_data.py`` checks each row.
 """
 
 from __future__ import annotations

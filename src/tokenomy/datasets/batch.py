@@ -36,7 +36,8 @@ class BatchLines:
         self.max_inputs = spec.limits[2]
         self.supported = frozenset(rules["endpoints"]["supported"])
         self.methods = frozenset(rules["lines"]["methods"])
-        self.required = tuple(rules["lines"]["required"])
+        keys = rules["lines"]["keys"]  # custom_id, method, url, body: every one required
+        self.keys: tuple[str, str, str, str] = (keys["id"], keys["method"], keys["url"], keys["body"])
         self.countable: dict[str, str] = table("endpoints")["request_counting"]
         self.framings: dict[Any, tuple[int, str, int, tuple[str, ...], BaseException | None]] = {}
         self.windows: dict[str, int | None] = {}
@@ -58,6 +59,7 @@ class BatchLines:
         seen: set[int] = set()
         scan_json, windows, encodings, plain = scan, self.windows, self.encodings, _PLAIN_ROLES
         methods, supported, countable, fast = self.methods, self.supported, self.countable, self.fast
+        id_field, method_field, url_field, body_field = self.keys
         only_method = next(iter(methods)) if len(methods) == 1 else None  # "POST": no hash per line
         last_shape: tuple[Any, ...] = ()
         last_hit: tuple[int, int, tuple[str, ...]] | None = None
@@ -99,40 +101,37 @@ class BatchLines:
                 record = decoded(number, raw, stats)
                 if record is None:
                     continue
-            custom_id, method, url = record.get("custom_id"), record.get("method"), record.get("url")
-            body = record.get("body")
+            custom_id, method, url = record.get(id_field), record.get(method_field), record.get(url_field)
+            body = record.get(body_field)
             if custom_id is None or method is None or url is None or body is None:
-                missing = ", ".join(k for k in self.required if record.get(k) is None)
-                problem(
-                    number, "missing_key", f"missing {missing}: each line needs {', '.join(self.required)}"
-                )
+                missing = ", ".join(k for k in self.keys if record.get(k) is None)
+                problem(number, "missing_key", f"missing {missing}: each line needs {', '.join(self.keys)}")
                 continue
             if custom_id.__class__ is not str:
-                problem(
-                    number, "custom_id_type", f"custom_id must be a string, not {type(custom_id).__name__}"
-                )
+                problem(number, "custom_id_type",
+                        f"{id_field} must be a string, not {type(custom_id).__name__}")  # fmt: skip
                 custom_id = ""
             else:
                 key = custom_id if len(custom_id) <= 64 else id_key(custom_id)
                 if ids.setdefault(key, number) != number:
                     problem(number, "duplicate_custom_id", duplicate_message(key))
             if method != only_method and (method.__class__ is not str or method not in methods):
-                problem(number, "invalid_method", f"method {short(method)}: the Batch API takes "
+                problem(number, "invalid_method", f"{method_field} {short(method)}: the Batch API takes "
                         f"{' or '.join(sorted(self.methods))} only")  # fmt: skip
             if url.__class__ is not str:
-                problem(number, "invalid_url", f"url must be a string, not {type(url).__name__}")
+                problem(number, "invalid_url", f"{url_field} must be a string, not {type(url).__name__}")
                 continue
             if url != last_url:  # a Batch file has one url and one model: look them up on a change
                 url_row = urls.get(url) or urls.setdefault(url, [number, 0])
                 last_url, url_ok, endpoint = url, url in supported, countable.get(url)
             url_row[1] += 1
             if not url_ok:
-                problem(number, "unsupported_url", f"url {short(url)} is not one the Batch API takes: "
-                        f"{', '.join(sorted(self.supported))}")  # fmt: skip
+                problem(number, "unsupported_url", f"{url_field} {short(url)} is not one the Batch API "
+                        f"takes: {', '.join(sorted(self.supported))}")  # fmt: skip
                 continue
             if body.__class__ is not dict or copy_bodies:
                 if not isinstance(body, Mapping):
-                    problem(number, "data_type", "'body' must be a JSON object")
+                    problem(number, "data_type", f"{body_field!r} must be a JSON object")
                     continue
                 body = dict(body)  # a caller's record: never changed, not even for a moment
             model: Any = body.get("model")
