@@ -22,13 +22,12 @@ from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
 from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError, short
-from tokenomy.registry import _lookup, warn_if_retired
+from tokenomy.registry import resolve
 from tokenomy.tokenizer import encoding_for
 
 
 def _limit(model: str, max_tokens: int | None) -> int:
-    info = _lookup(model, date.today())
-    warn_if_retired(info)
+    info = resolve(model, date.today())
     if info.context_window is None:
         raise UnsupportedModelError(model, "the registry has no input limit for it")
     if max_tokens is None:
