@@ -161,7 +161,7 @@ def free_cores() -> float:
             busy = max(busy, float(handle.read().split()[3].split("/")[0]))
     except (OSError, IndexError, ValueError):
         pass
-    return cores() - max(0.0, busy - 1.0)
+    return max(0.0, cores() - max(0.0, busy - 1.0))  # a load above the cores leaves none free
 
 
 def worth_a_pool(serial_seconds: float) -> bool:
