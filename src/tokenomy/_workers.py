@@ -20,7 +20,6 @@ import atexit
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -52,6 +51,8 @@ def cores() -> int:
 
 
 def _init(folder: str | None) -> None:
+    import signal  # ~1 ms of import (its enums), as in _sigint_held: a count never needs it
+
     # Ctrl-C and a notebook kernel's shutdown signal the whole process group: the caller handles it.
     # SIGINT was blocked since the fork (see _sigint_held), so none is lost to a half-started worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -90,6 +91,8 @@ def _sigint_held() -> Iterator[None]:
     """SIGINT blocked in this thread while workers may start: a worker (and a fork server) inherits
     the mask, so a Ctrl-C during its start-up waits until it ignores SIGINT. Here, a SIGINT that
     arrived meanwhile is delivered when the block ends."""
+    import signal  # ~1 ms of import (its enums): only a pool about to start a worker needs it
+
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
