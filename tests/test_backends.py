@@ -9,8 +9,8 @@ import pytest
 
 import tokenomy
 from tests.conftest import BACKENDS, ENCODING_NAMES, tiktoken_enc
+from tokenomy import _encoder as encoder_module
 from tokenomy import backends
-from tokenomy import tokenizer as tokenizer_module
 from tokenomy._data import table
 from tokenomy.backends import (
     CANARIES,
@@ -104,7 +104,7 @@ def test_env_var_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_tiktoken_serves_first_then_the_fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     """By default tiktoken counts until the work repays the fast build; then the fast backend
     serves, tiktoken's vocabulary is dropped, and every count stays equal to tiktoken's."""
-    monkeypatch.setattr(tokenizer_module, "_SWITCH_CHARS", 10_000)
+    monkeypatch.setattr(encoder_module, "SWITCH_CHARS", 10_000)
     ref = tiktoken_enc("cl100k_base")
     tok = Tokenizer("cl100k_base")
     text = "Exact counts, one vocabulary at a time. " * 20
@@ -134,7 +134,7 @@ def test_the_switch_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     vocabulary is not rebuilt behind the fast backend's back."""
     import threading
 
-    monkeypatch.setattr(tokenizer_module, "_SWITCH_CHARS", 20_000)
+    monkeypatch.setattr(encoder_module, "SWITCH_CHARS", 20_000)
     text = "Threads meet the switch. " * 40
     expected = len(tiktoken_enc("cl100k_base").encode_ordinary(text))
     tok = Tokenizer("cl100k_base")

@@ -77,15 +77,15 @@ def test_piecewise_path_is_exact_on_corpus(name: str, corpus_file: str) -> None:
 @settings(max_examples=200, deadline=None)
 def test_piecewise_path_is_exact_on_generated_text(name: str, parts: list[str]) -> None:
     """Segment cuts after non-whitespace keep ids identical, whatever the mix of runs."""
-    from tokenomy import tokenizer
+    from tokenomy import _tiktoken
 
     text = "".join(parts)
-    old = tokenizer._LONG_PIECE, tokenizer._SEGMENT
-    tokenizer._LONG_PIECE, tokenizer._SEGMENT = 3, 5  # force many cuts and single pieces
+    old = _tiktoken.LONG_PIECE, _tiktoken.SEGMENT
+    _tiktoken.LONG_PIECE, _tiktoken.SEGMENT = 3, 5  # force many cuts and single pieces
     try:
         got = encoding_for(name)._encode_by_pieces(text)
     finally:
-        tokenizer._LONG_PIECE, tokenizer._SEGMENT = old
+        _tiktoken.LONG_PIECE, _tiktoken.SEGMENT = old
     assert got == tiktoken_enc(name).encode_ordinary(text)
 
 
@@ -220,3 +220,17 @@ def test_unknown_encodings_and_backends() -> None:
     assert isinstance(info.value, KeyError) and "cl100k_base" in info.value.close
     with pytest.raises(tokenomy.InvalidArgumentError):
         tokenomy.Tokenizer("cl100k_base", backend="gpu")
+
+
+def test_an_encoding_tokenomy_does_not_bundle_survives_long_runs() -> None:
+    """A tiktoken Encoding under another name is split by its own pattern where tiktoken panics,
+    and counts as tiktoken's regex-module reference path does."""
+    import tiktoken
+
+    ref = tiktoken_enc("o200k_base")
+    mine = tiktoken.Encoding("my-o200k", pat_str=ref._pat_str, mergeable_ranks=ref._mergeable_ranks,
+                             special_tokens=ref._special_tokens)  # fmt: skip
+    text = "a" + " " * 1_000_000 + "end"
+    tok = tokenomy.Tokenizer(mine)
+    assert tok.count(text) == len(ref._encode_only_native_bpe(text))
+    assert tok.count_until(text, 10) > 10

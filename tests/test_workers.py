@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tokenomy import _workers, analyze
+from tokenomy import _workers, analyze, tokenizer
 from tokenomy.tokenizer import Tokenizer
 
 DAY = date(2025, 6, 1)
@@ -137,3 +138,37 @@ def test_the_pool_stops_without_a_traceback(tmp_path: Path, thread: bool, interr
     assert done.stdout.strip() == "2000 True"
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
     assert done.returncode == 0
+
+
+_made: list[str] = []
+
+
+def _length_counter(argument: str) -> Callable[[str], int]:
+    _made.append(argument)
+    return len
+
+
+def test_a_recipe_builds_its_counter_once_per_process() -> None:
+    """A worker builds the counter a recipe names once, then reuses it for every task."""
+    recipe = (_length_counter, "once")
+    assert _workers._count_texts(recipe, ["a", "bb"]) == [1, 2]
+    assert _workers._count_one(recipe, "ccc") == 3
+    assert _made.count("once") == 1
+
+
+def test_the_tokenizer_recipe_travels_by_reference() -> None:
+    """The recipe count_batch sends to workers pickles as a name (any start method can rebuild it),
+    and the counter it builds counts as tiktoken does."""
+    recipe = (tokenizer._tiktoken_counter, "o200k_base")
+    assert pickle.loads(pickle.dumps(recipe)) == recipe
+    assert len(pickle.dumps(recipe)) < 200
+    assert _workers._count_texts(recipe, ["hello world", ""]) == [2, 0]
+
+
+def test_count_texts_parallel_with_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the pool in use, the counts of a tiktoken batch come back complete and in order."""
+    monkeypatch.setattr(_workers, "worth_a_pool", lambda seconds: True)
+    tok = Tokenizer("o200k_base", backend="tiktoken")
+    texts = [f"text number {i}, " * (i % 7 + 1) for i in range(400)]
+    got = _workers.count_texts_parallel((tokenizer._tiktoken_counter, tok.name), texts, tok.count)
+    assert got == [tok.count(t) for t in texts]

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenomy._cuts import safe_cut_after, safe_cut_before
-from tokenomy.tokenizer import Tokenizer, _without_surrogates
+from tokenomy._tiktoken import mergeable_ranks, special_tokens, without_surrogates
+from tokenomy.tokenizer import Tokenizer
 
 # Lookup tables over code points below _TABLE (everything above is none of these): whitespace as
 # str.isspace() sees it (a superset of the White_Space set tiktoken's \s matches), sentence ends,
@@ -41,9 +42,9 @@ KIND_NAMES = ("paragraph", "sentence", "word", "token")
 def _token_byte_lengths(tok: Tokenizer) -> npt.NDArray[np.int64]:
     encoding = tok.encoding
     lengths = np.zeros(encoding.n_vocab, dtype=np.int64)
-    for token_bytes, rank in encoding._mergeable_ranks.items():
+    for token_bytes, rank in mergeable_ranks(encoding).items():
         lengths[rank] = len(token_bytes)
-    for name, rank in encoding._special_tokens.items():
+    for name, rank in special_tokens(encoding).items():
         lengths[rank] = len(name.encode("utf-8"))
     return lengths
 
@@ -71,7 +72,7 @@ class Layout:
             try:
                 encoded = text.encode("utf-8")
             except UnicodeEncodeError:
-                encoded = _without_surrogates(text).encode("utf-8")
+                encoded = without_surrogates(text).encode("utf-8")
             data = np.frombuffer(encoded, dtype=np.uint8)
             starts = np.empty(len(data) + 1, dtype=np.bool_)  # a character starts at this byte
             np.not_equal(data & 0xC0, 0x80, out=starts[:-1])

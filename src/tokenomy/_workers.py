@@ -20,13 +20,12 @@ import atexit
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tokenomy.encodings import encodings_dir
+from tokenomy.encodings import encodings_dir, set_encodings_dir
 
 if TYPE_CHECKING:  # multiprocessing and concurrent.futures load when the pool first starts
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,37 +51,39 @@ def cores() -> int:
 
 
 def _init(folder: str | None) -> None:
+    import signal  # ~1 ms of import (its enums), as in _sigint_held: a count never needs it
+
     # Ctrl-C and a notebook kernel's shutdown signal the whole process group: the caller handles it.
     # SIGINT was blocked since the fork (see _sigint_held), so none is lost to a half-started worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if folder:
-        from tokenomy.encodings import set_encodings_dir
-
         set_encodings_dir(folder)
 
 
-_local: dict[tuple[str, str], Any] = {}
+# How a worker builds a counter: a function named by reference (pickled as module and name, so this
+# module imports no tokenizer) and its argument, such as (tokenizer._tiktoken_counter, "o200k_base").
+Recipe = tuple[Callable[[str], Callable[[str], int]], str]
+_local: dict[Recipe, Callable[[str], int]] = {}
 
 
-def _tokenizer(encoding: str, backend: str) -> Any:
-    """This process's Tokenizer for (encoding, backend): built once, from the spec alone."""
-    tok = _local.get((encoding, backend))
-    if tok is None:
-        from tokenomy.tokenizer import Tokenizer
+def _counter(recipe: Recipe) -> Callable[[str], int]:
+    """This process's counter for ``recipe``: built once, from the recipe alone."""
+    counter = _local.get(recipe)
+    if counter is None:
+        make, argument = recipe
+        counter = _local.setdefault(recipe, make(argument))
+    return counter
 
-        tok = _local.setdefault((encoding, backend), Tokenizer(encoding, backend=backend))
-    return tok
 
-
-def _count_texts(spec: tuple[str, str], texts: Sequence[str]) -> list[int]:
-    count = _tokenizer(*spec).count
+def _count_texts(recipe: Recipe, texts: Sequence[str]) -> list[int]:
+    count = _counter(recipe)
     return [count(t) for t in texts]
 
 
-def _count_one(spec: tuple[str, str], text: str) -> int:
-    return int(_tokenizer(*spec).count(text))
+def _count_one(recipe: Recipe, text: str) -> int:
+    return int(_counter(recipe)(text))
 
 
 @contextlib.contextmanager
@@ -90,6 +91,8 @@ def _sigint_held() -> Iterator[None]:
     """SIGINT blocked in this thread while workers may start: a worker (and a fork server) inherits
     the mask, so a Ctrl-C during its start-up waits until it ignores SIGINT. Here, a SIGINT that
     arrived meanwhile is delivered when the block ends."""
+    import signal  # ~1 ms of import (its enums): only a pool about to start a worker needs it
+
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -101,7 +104,7 @@ def _sigint_held() -> Iterator[None]:
 
 
 def _start_method() -> str:
-    import multiprocessing
+    import multiprocessing  # ~30 ms of import, paid only when a pool is considered
 
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
@@ -112,7 +115,7 @@ def _start_method() -> str:
 def pool() -> ProcessPoolExecutor:
     """The shared pool, started on first use with the current vocabulary folder."""
     global _pool, _pool_folder, _pool_ready
-    import multiprocessing
+    import multiprocessing  # ~60 ms of import with the next: paid when the pool starts, not by a count
     from concurrent.futures import ProcessPoolExecutor
 
     folder = encodings_dir()
@@ -190,7 +193,7 @@ def map_ordered(fn: Callable[[Any, Any], Any], spec: Any, tasks: Iterable[Any], 
     here instead. So the work takes about as long as its serial time divided by the cores, and
     never much longer than the serial time, whatever the pool does.
     """
-    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import TimeoutError as FutureTimeout  # loaded with the pool, as above
     from concurrent.futures.process import BrokenProcessPool
 
     run_here = here or (lambda task: fn(spec, task))
@@ -284,8 +287,7 @@ def _slices(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def count_texts_parallel(encoding: str, backend: str, texts: list[str],
-                         count_here: Callable[[str], int]) -> list[int]:  # fmt: skip
+def count_texts_parallel(recipe: Recipe, texts: list[str], count_here: Callable[[str], int]) -> list[int]:
     """Counts of ``texts`` in order: a first slice here, timed; the rest across the pool too if the
     measured time of what is left pays for it (``count_here`` is this process's counter)."""
     slices = _slices(texts, 8 * cores())
@@ -293,13 +295,12 @@ def count_texts_parallel(encoding: str, backend: str, texts: list[str],
     first = [count_here(t) for t in slices[0]]
     per_char = (time.monotonic() - started) / max(1, sum(map(len, slices[0])))
     left = per_char * sum(len(t) for part in slices[1:] for t in part)
-    rest = map_ordered(_count_texts, (encoding, backend), slices[1:], use_pool=worth_a_pool(left),
+    rest = map_ordered(_count_texts, recipe, slices[1:], use_pool=worth_a_pool(left),
                        here=lambda part: [count_here(t) for t in part])  # fmt: skip
     return first + [count for part in rest for count in part]
 
 
-def count_segments_parallel(encoding: str, backend: str, segments: list[str],
-                            count_here: Callable[[str], int]) -> int:  # fmt: skip
+def count_segments_parallel(recipe: Recipe, segments: list[str], count_here: Callable[[str], int]) -> int:
     """Sum of the counts of ``segments`` (pieces of one text cut at additive points), decided and
     shared as :func:`count_texts_parallel` does."""
     if not segments:
@@ -309,5 +310,5 @@ def count_segments_parallel(encoding: str, backend: str, segments: list[str],
     per_char = (time.monotonic() - started) / max(1, len(segments[0]))
     left = per_char * sum(map(len, segments[1:]))
     use = worth_a_pool(left)
-    rest = map_ordered(_count_one, (encoding, backend), segments[1:], use_pool=use, here=count_here)
+    rest = map_ordered(_count_one, recipe, segments[1:], use_pool=use, here=count_here)
     return total + sum(int(count) for count in rest)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tokenomy._data import table
+from tokenomy._tiktoken import without_surrogates as clean  # `clean`: the name the canary scripts use
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,11 +51,6 @@ CANARIES = (
     "\u200b\u200d\ufeff\u00a0\u3000\x00\x1f\x7f",
     "x" * 5000 + "/" * 3000 + "." * 2000,
 )
-
-
-def clean(text: str) -> str:
-    """``text`` as tiktoken encodes it: each lone surrogate becomes U+FFFD."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def ids_digest(ids: Iterable[int]) -> str:
@@ -95,14 +91,14 @@ class FastCounter:
         self._encode_array = encode_array or encode
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
-        import numpy as np
+        import numpy as np  # 170 ms of import (benchmarks/coldstart.py --stages): only arrays need it
 
         return np.asarray(self._encode_array(text), dtype=np.uint32)
 
 
 def _toktok_offers(encoding: str) -> bool:
     try:
-        import toktok
+        import toktok  # the optional `fast` extra
     except ImportError:
         return False
     return encoding in getattr(toktok._toktok, "BUILTIN_ENCODINGS", ())
@@ -111,7 +107,7 @@ def _toktok_offers(encoding: str) -> bool:
 def _toktok(encoding: str) -> FastCounter | None:
     if not _toktok_offers(encoding):
         return None
-    import toktok
+    import toktok  # the optional `fast` extra (present: checked just above)
 
     # toktok's public API is batch_count/truncate; its Tokenizer object is the per-call fast
     # path, used knowingly and guarded by the conformance check below
@@ -202,7 +198,7 @@ def fast_backend(encoding: str) -> FastCounter | None:
 
 
 def _tiktoken_version() -> str:
-    import tiktoken  # tiktoken serves whenever this is asked
+    import tiktoken  # not at the top: a fast backend may serve alone (asked only when tiktoken serves)
 
     return str(getattr(tiktoken, "__version__", "?"))
 

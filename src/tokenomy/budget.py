@@ -16,7 +16,7 @@ from tokenomy._args import check_choice
 from tokenomy._deprecation import positional_options, renamed
 from tokenomy._results import Picklable, frozen, plain
 from tokenomy.errors import BudgetError, BudgetExceededError, InvalidArgumentError, short
-from tokenomy.registry import _lookup, warn_if_retired
+from tokenomy.registry import resolve
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount, count_messages
 from tokenomy.tokenizer import encoding_for
@@ -178,8 +178,7 @@ class Budget:
     """
 
     def __init__(self, model: str, *, reserve_output: int | None = None, as_of: date | None = None) -> None:
-        info = _lookup(model, as_of)
-        warn_if_retired(info)
+        info = resolve(model, as_of)
         if info.context_window is None:
             raise BudgetError(f"model {short(model)} has no known context window; register_model() adds one")
         cap = info.max_output_tokens

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from tokenomy._cuts import cut_before, safe_cut_after, safe_cut_before
 from tokenomy._layout import KIND_NAMES, Layout
+from tokenomy._streams import text_blocks
 from tokenomy.errors import BudgetError, InvalidArgumentError, short
 from tokenomy.tokenizer import Tokenizer, encoding_for
 
@@ -242,12 +243,8 @@ def _chunks_of(tok: Tokenizer, text: str, offset: int, limit: int, overlap: int,
 def _chunk_stream(tok: Tokenizer, source: IO[str] | Iterable[str], limit: int, overlap: int,
                   boundaries: Sequence[str]) -> Iterator[Chunk]:  # fmt: skip
     """Chunk a stream block by block; the last chunk of each block is re-planned with the next."""
-    read = getattr(source, "read", None)
-    blocks: Iterable[str] = iter(lambda: read(1 << 20), "") if callable(read) else source
     carry, offset, index = "", 0, 0
-    for block in blocks:
-        if not isinstance(block, str):
-            raise TypeError(f"chunk() reads text; got a {type(block).__name__} block")
+    for block in text_blocks(source, "chunk()"):
         carry += block
         cut = cut_before(carry, len(carry))
         if cut <= 0 or len(carry) < 8 * limit:

@@ -24,13 +24,12 @@ from tokenomy._deprecation import positional_options, renamed
 from tokenomy._results import get
 from tokenomy.chunking import BOUNDARIES, Chunk, check_budget, chunk
 from tokenomy.errors import InvalidArgumentError, ResultFormatError, UnsupportedModelError, short
-from tokenomy.registry import _lookup, warn_if_retired
+from tokenomy.registry import resolve
 from tokenomy.tokenizer import encoding_for
 
 
 def _limit(model: str, max_tokens: int | None, as_of: date | str | None) -> int:
-    info = _lookup(model, as_of)
-    warn_if_retired(info)
+    info = resolve(model, as_of)
     if info.context_window is None:
         raise UnsupportedModelError(model, "the registry has no input limit for it")
     if max_tokens is None:

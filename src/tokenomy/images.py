@@ -23,7 +23,7 @@ from tokenomy._args import check_choice
 from tokenomy._data import table
 from tokenomy._deprecation import renamed
 from tokenomy.errors import ImageError, UnsupportedModelError, short
-from tokenomy.registry import ModelInfo, _lookup
+from tokenomy.registry import ModelInfo, resolve
 
 DETAILS = ("auto", "low", "high")
 # Sides up to this are exact in float arithmetic; beyond, only the aspect ratio matters (both rules
@@ -146,7 +146,7 @@ def count_image(
     >>> count_image(1800, 2400, model="gpt-4.1-mini").patches
     1452
     """
-    return count_image_for(_lookup(model, as_of), width, height, detail)
+    return count_image_for(resolve(model, as_of, warn=False), width, height, detail)
 
 
 def count_image_for(info: ModelInfo, width: int | None, height: int | None, detail: str) -> ImageCount:

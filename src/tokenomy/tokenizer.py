@@ -3,78 +3,41 @@
 A thin wrapper over tiktoken that keeps its ids, counts user text that looks like a special token
 (``<|endoftext|>``) as plain text, uses both cores for large batches, and never crashes where
 tiktoken panics (o200k_base on about a million spaces): such input is counted piece by piece,
-with the same ids.
+with the same ids. One text at a time is :class:`~tokenomy._encoder.Encoder`'s work; this module
+adds repeated, long, streamed and many texts, and model names.
 """
 
 from __future__ import annotations
 
 import itertools
-import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING
 
-from tokenomy._args import check_choice, check_whole
-from tokenomy._cuts import cut_before, cut_near
+from tokenomy._args import check_whole
+from tokenomy._encoder import SWITCH_CHARS, AllowedSpecial, Encoder, any_special
+from tokenomy._streams import count_blocks, count_within, even_cuts, text_blocks
+from tokenomy._tiktoken import SHORT, mergeable_ranks, without_surrogates
 from tokenomy._workers import cores, count_segments_parallel, count_texts_parallel
-from tokenomy.backends import backend_mode, fast_backend, fast_offered, note_tiktoken
-from tokenomy.encodings import encoding_names, encoding_spec, forget_encoding, load_encoding
-from tokenomy.errors import BudgetError, InvalidArgumentError, UnsupportedModelError, short
-from tokenomy.registry import _lookup, on_registry_change, warn_if_retired
+from tokenomy.encodings import encoding_names, encoding_spec
+from tokenomy.errors import BudgetError, UnsupportedModelError, short
+from tokenomy.registry import on_registry_change, resolve
 
-if TYPE_CHECKING:  # imported where used: a first count needs none of them with a fast backend
-    import numpy as np
-    import numpy.typing as npt
-    import regex
+if TYPE_CHECKING:
     import tiktoken
 
-AllowedSpecial = Literal["all"] | Collection[str]
-
-# A whitespace run this long may overflow tiktoken's regex engine (it panics from about 1,000,000
-# characters on o200k_base). Runs of 2 * _RUN_STEP characters or more are always detected by
-# sampling every _RUN_STEP-th character, so the check costs O(n / _RUN_STEP).
-_RUN_STEP = 32_768
 # count_cached keeps counts of strings from this length, up to this many characters in all
 _CACHE_MIN_CHARS = 256
 _CACHE_CHARS = 8 << 20
-# texts shorter than this cannot hold a run worth checking for (count() inlines the value)
-_SHORT = 2 * _RUN_STEP
-assert _SHORT == 65_536
-# pieces longer than this are encoded on their own, without the regex engine
-_LONG_PIECE = 8_192
-# in the piece-by-piece path, plain runs of text are encoded in segments of about this size
-_SEGMENT = 1 << 20
+assert SHORT == 65_536  # count() inlines it: shorter texts hold no whitespace run tiktoken panics on
 # count_batch goes to worker processes from this many characters in total (tiktoken backend),
 # or to the fast backend's threads from this many (below, a plain loop is faster)
 _PARALLEL_CHARS = 1_000_000
 _FAST_PARALLEL_CHARS = 100_000
-# Building the fast backend's vocabulary costs about as much as tiktoken counting 16M characters
-# (about 1 s for o200k_base, more than building tiktoken's), so tiktoken serves first, and the fast
-# backend is built once this much work went through tiktoken (ski rental: at most twice the cost
-# of the best choice in hindsight), or at once for a call that big when nothing is built yet.
-# Each call also counts as _CALL_CHARS characters: its fixed cost.
-_SWITCH_CHARS = 16 << 20
-_CALL_CHARS = 32
 
 
-def _without_surrogates(text: str) -> str:
-    # tiktoken's own treatment of lone surrogates: each becomes U+FFFD
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _has_long_whitespace_run(text: str) -> bool:
-    step = _RUN_STEP
-    previous = text[0].isspace()
-    for i in range(step, len(text), step):
-        current = text[i].isspace()
-        if current and previous and text[i - step : i + 1].isspace():
-            return True
-        previous = current
-    return False
-
-
-class Tokenizer:
+class Tokenizer(Encoder):
     """One encoding with exact, crash-free counting, by name (or a tiktoken ``Encoding``).
 
     ``backend="auto"`` counts with tiktoken until a conformant fast backend (if installed) repays
@@ -89,143 +52,16 @@ class Tokenizer:
     7
     """
 
-    __slots__ = ("_cache", "_cache_chars", "_core", "_encoding", "_fast", "_lock", "_longest", "_pieces",
-                 "_reason", "_waiting", "name")  # fmt: skip
+    __slots__ = ("_cache", "_cache_chars", "_longest")
 
     def __init__(self, encoding: tiktoken.Encoding | str, *, backend: str = "auto") -> None:
-        check_choice(backend, "backend", ("auto", "fast", "tiktoken"))
-        if isinstance(encoding, str):
-            self.name: str = encoding
-            self._encoding: tiktoken.Encoding | None = None
-            encoding_spec(encoding)  # an unknown name fails here, with suggestions
-        else:
-            import tiktoken  # whoever passes an Encoding has imported it already
-
-            if not isinstance(encoding, tiktoken.Encoding):
-                kind = type(encoding).__name__
-                raise TypeError(f"encoding must be a name or a tiktoken Encoding, not {kind}")
-            self.name, self._encoding = encoding.name, encoding
-        self._pieces: regex.Pattern[str] | None = None
+        super().__init__(encoding, backend=backend)
         self._longest: int | None = None
-        self._lock = threading.Lock()
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_chars = 0
-        self._fast = None
-        # tiktoken's core encoder, once built: skips a Python frame per call on the hot path
-        self._core: Any = None if self._encoding is None else self._encoding._core_bpe
-        if backend == "auto" and backend_mode() == "fast":
-            backend = "fast"
-        if backend == "fast":
-            self._fast = fast_backend(self.name)
-        # characters tiktoken may still count before the fast backend is built (None: never)
-        self._waiting: int | None = None
-        # why tiktoken serves, for backend_info() (None: the choice is recorded elsewhere)
-        self._reason: str | None = None
-        if backend == "auto":
-            offered = fast_offered(self.name)
-            if offered is not None:
-                self._waiting = _SWITCH_CHARS
-                self._reason = (f"{offered} is installed; it is built once about {_SWITCH_CHARS >> 20}M "
-                                "characters are counted (that repays its build)")  # fmt: skip
-            elif backend_mode() == "tiktoken":
-                self._reason = "TOKENOMY_BACKEND=tiktoken"
-            else:
-                self._reason = "no fast backend installed for this encoding (pip install 'tokenomy[fast]')"
-        if self._fast is None and self._waiting is None:
-            self._tiktoken()
 
-    def _tiktoken(self) -> Any:
-        """tiktoken's core encoder, building the Encoding on first use; ``None`` if the fast
-        backend took over (a switch in another thread is waited for, not raced)."""
-        core = self._core
-        if core is None:
-            with self._lock:
-                if self._fast is not None:
-                    return None
-                if self._core is None:
-                    encoding = self.encoding
-                    if self._reason is not None:
-                        note_tiktoken(self.name, self._reason)
-                    self._core = encoding._core_bpe
-                core = self._core
-        return core
-
-    def _spend(self, chars: int) -> bool:
-        """Account ``chars`` of work to tiktoken; True if the fast backend serves from now on."""
-        left = self._waiting
-        if left is None:
-            return False
-        left -= chars + _CALL_CHARS
-        if left > 0 and (chars < _SWITCH_CHARS or self._core is not None):
-            self._waiting = left
-            return False
-        with self._lock:
-            if self._waiting is not None:
-                self._waiting = None
-                # one vocabulary in memory at a time: tiktoken's goes before the fast one is built
-                # (and is rebuilt only if asked for again, or if the fast backend fails its check)
-                self._encoding = self._core = None
-                forget_encoding(self.name)
-                self._fast = fast_backend(self.name)
-                _hot.clear()
-        return self._fast is not None
-
-    def __repr__(self) -> str:
-        return f"<Tokenizer {self.name} ({self.backend})>"
-
-    @property
-    def backend(self) -> str:
-        """Name of the backend that counts: ``"tiktoken"`` or a conformant fast one."""
-        return self._fast.name if self._fast is not None else "tiktoken"
-
-    @property
-    def encoding(self) -> tiktoken.Encoding:
-        """The tiktoken ``Encoding`` of this encoding (built on first use when a fast backend serves)."""
-        if self._encoding is None:
-            self._encoding = load_encoding(self.name)
-        return self._encoding
-
-    @property
-    def n_vocab(self) -> int:
-        """Number of token ids, special tokens included."""
-        return int(self.encoding.n_vocab)
-
-    def count(self, text: str) -> int:
-        """Exact number of tokens in ``text``; special-token look-alikes count as text."""
-        fast = self._fast
-        if fast is None and self._waiting is not None and isinstance(text, str) and self._spend(len(text)):
-            fast = self._fast
-        if fast is not None:
-            try:
-                return fast.count(text)
-            except UnicodeEncodeError:
-                return fast.count(_without_surrogates(text))
-            except TypeError:
-                raise TypeError(f"text must be a str, not {type(text).__name__}") from None
-        core = self._core or self._tiktoken()
-        if core is None:
-            return self.count(text)
-        if len(text) < 2 * _RUN_STEP:
-            try:
-                return len(core.encode_ordinary(text))
-            except UnicodeEncodeError:
-                return len(core.encode_ordinary(_without_surrogates(text)))
-            except TypeError:
-                raise TypeError(f"text must be a str, not {type(text).__name__}") from None
-        return self._count_long(text)
-
-    def _count_long(self, text: str) -> int:
-        """Count a long text segment by segment, split at additive cuts: the ids of one segment
-        at a time are held (a list of a gigabyte's ids would take several gigabytes)."""
-        if len(text) <= _SEGMENT:
-            return len(self._encode_long(text))
-        total = start = 0
-        while start < len(text):
-            end = cut_near(text, start + _SEGMENT)
-            piece = text[start:end]
-            total += len(self._encode_long(piece)) if len(piece) >= _SHORT else self.count(piece)
-            start = end
-        return total
+    def _switched(self) -> None:
+        _hot.clear()  # count() goes straight to the fast backend from now on
 
     def counter(self) -> Callable[[str], int]:
         """:meth:`count` with the least overhead per call, for loops over many short texts: the fast
@@ -268,91 +104,6 @@ class Tokenizer:
                 self._cache_chars -= len(old)
         return n
 
-    def encode(self, text: str, *, allowed_special: AllowedSpecial = ()) -> list[int]:
-        """Token ids of ``text``, as tiktoken gives them.
-
-        Special tokens are plain text unless named in ``allowed_special`` (or ``"all"``).
-
-        >>> encoding_for("cl100k_base").encode("<|endoftext|>", allowed_special="all")
-        [100257]
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if _any_special(allowed_special):
-            return self._encode_with_special(text, allowed_special)
-        if self._fast is not None or self._spend(len(text)):
-            assert self._fast is not None
-            try:
-                return list(self._fast.encode(text))
-            except UnicodeEncodeError:
-                return list(self._fast.encode(_without_surrogates(text)))
-        core = self._core or self._tiktoken()
-        if core is None:
-            return self.encode(text)
-        if len(text) < 2 * _RUN_STEP:
-            try:
-                return core.encode_ordinary(text)  # type: ignore[no-any-return]
-            except UnicodeEncodeError:
-                return core.encode_ordinary(_without_surrogates(text))  # type: ignore[no-any-return]
-        return self._encode_long(text)
-
-    def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
-        """Token ids of ``text`` as a numpy array (special-token look-alikes are text)."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if self._fast is not None or self._spend(len(text)):
-            assert self._fast is not None
-            try:
-                return self._fast.encode_array(text)
-            except UnicodeEncodeError:
-                return self._fast.encode_array(_without_surrogates(text))
-        import numpy as np
-
-        if self._tiktoken() is None:
-            return self.encode_array(text)
-        if len(text) < _SHORT or not _has_long_whitespace_run(text):
-            try:
-                return self.encoding.encode_to_numpy(text, disallowed_special=())
-            except UnicodeEncodeError:
-                return self.encoding.encode_to_numpy(_without_surrogates(text), disallowed_special=())
-            except BaseException as error:  # a Rust panic derives from BaseException only
-                if type(error).__name__ != "PanicException":
-                    raise
-        return np.asarray(self._encode_by_pieces(text), dtype=np.uint32)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids`` (invalid UTF-8 at a cut becomes U+FFFD, as in tiktoken).
-
-        >>> encoding_for("cl100k_base").decode([83, 1609, 5963, 374, 2294, 0])
-        'tiktoken is great!'
-        """
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
-
-    def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """Raw bytes of ``ids``; an id the encoding does not have is an InvalidArgumentError."""
-        if isinstance(ids, (str, bytes, bytearray)):
-            raise TypeError(f"ids must be a sequence of token ids, not {type(ids).__name__}")
-        try:
-            values = [operator.index(i) for i in ids]
-        except TypeError:
-            raise TypeError("ids must be a sequence of whole numbers (token ids)") from None
-        n_vocab = self.n_vocab
-        for i in values:
-            if not 0 <= i < n_vocab:
-                raise InvalidArgumentError("ids", i, f"token ids from 0 to {n_vocab - 1} ({self.name})")
-        try:
-            return self.encoding.decode_bytes(values)
-        except KeyError:  # an id inside the range that no token has (a gap before the specials)
-            missing = next(i for i in values if not self._has_id(i))
-            raise InvalidArgumentError("ids", missing, f"ids of tokens {self.name} has") from None
-
-    def _has_id(self, i: int) -> bool:
-        try:
-            self.encoding.decode_single_token_bytes(i)
-        except KeyError:
-            return False
-        return True
-
     def count_until(self, text: str, limit: int) -> int:
         """The exact count if it is at most ``limit``, else some number above ``limit``.
 
@@ -368,20 +119,7 @@ class Tokenizer:
             raise BudgetError(f"limit must be a whole number >= 0, not {short(limit)}")
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        size, n = 4 * limit + 1024, len(text)
-        least = self._at_least(n)
-        if least > limit:  # more characters than `limit` tokens can hold: no need to count them
-            return least
-        if n <= size:
-            return self.count(text)
-        total = start = 0
-        while start < n:
-            end = cut_near(text, start + size) if start + size < n else n
-            total += self.count(text[start:end])
-            if total > limit:
-                return total
-            start, size = end, size * 2
-        return total
+        return count_within(text, limit, self.count, self._at_least)
 
     def _at_least(self, chars: int) -> int:
         """Fewest tokens ``chars`` characters can be: no token holds more than the encoding's
@@ -391,7 +129,7 @@ class Tokenizer:
             if self.name in encoding_names():
                 longest = encoding_spec(self.name)["max_token_bytes"]
             else:  # an Encoding tokenomy does not bundle
-                longest = max(map(len, self.encoding._mergeable_ranks))
+                longest = max(map(len, mergeable_ranks(self.encoding)))
             self._longest = longest
         return -(-chars // longest)
 
@@ -418,44 +156,19 @@ class Tokenizer:
             return self.count(source) if max_tokens is None else self.count_until(source, max_tokens)
         # against a small budget, text is settled (and read) in small pieces first
         settle = block_chars if max_tokens is None else min(block_chars, 4 * max_tokens + 1024)
-        read = getattr(source, "read", None)
-        if callable(read):
-            blocks: Iterable[str] = _reads(read, settle, block_chars)
-        elif isinstance(source, Iterable):
-            blocks = source
-        else:
-            kind = type(source).__name__
-            raise TypeError(f"count_stream reads a text file or an iterable of str, not {kind}")
-        total, carry = 0, ""
-        looked = 0  # carry[:looked] holds no cut worth waiting for: only what came after is searched
+        blocks = text_blocks(source, "count_stream", first=settle, most=block_chars)
+        if self._waiting is not None:
+            blocks = self._watch(blocks, block_chars)
+        return count_blocks(blocks, self.count, self.count_until, self._at_least, settle=settle,
+                            most=block_chars, max_tokens=max_tokens)  # fmt: skip
+
+    def _watch(self, blocks: Iterable[str], block_chars: int) -> Iterator[str]:
+        """``blocks``, switching to the fast backend at the first full block while tiktoken is
+        not built yet: a stream this long repays the fast backend's build."""
         for block in blocks:
-            if not isinstance(block, str):
-                raise TypeError(f"count_stream reads text; got a {type(block).__name__} block")
             if self._waiting is not None and self._core is None and len(block) >= block_chars:
-                self._spend(_SWITCH_CHARS)  # a stream this long repays the fast backend's build
-            carry += block
-            if max_tokens is not None:
-                least = total + self._at_least(len(carry))
-                if least > max_tokens:
-                    return least
-            if len(carry) < settle:
-                continue
-            settle = min(2 * settle, block_chars)
-            start = max(looked - 1, 0)  # one character of context for the rules that look back
-            cut = cut_before(carry[start:], len(carry) - 1 - start)
-            cut, looked = (start + cut if cut > 0 else 0), len(carry)
-            if cut > 0:
-                if max_tokens is None:
-                    total += self.count(carry[:cut])
-                else:
-                    total += self.count_until(carry[:cut], max_tokens - total)
-                    if total > max_tokens:
-                        return total
-                carry = carry[cut:]
-                looked = len(carry)
-        if max_tokens is None:
-            return total + self.count(carry)
-        return total + self.count_until(carry, max_tokens - total)
+                self._spend(SWITCH_CHARS)
+            yield block
 
     def count_parallel(self, text: str, *, parts: int | None = None) -> int:
         """Exact count of one long text on every core (split at additive cuts).
@@ -472,11 +185,11 @@ class Tokenizer:
             return self.count(text)
         if self._fast is not None or self._spend(len(text)):
             return sum(
-                self.count_batch([text[a:b] for a, b in itertools.pairwise(_even_cuts(text, 4 * workers))])
+                self.count_batch([text[a:b] for a, b in itertools.pairwise(even_cuts(text, 4 * workers))])
             )
         pieces = parts or max(2, min(8 * workers, len(text) // 250_000))
-        segments = [text[a:b] for a, b in itertools.pairwise(_even_cuts(text, pieces))]
-        return count_segments_parallel(self.name, "tiktoken", segments, self.count)
+        segments = [text[a:b] for a, b in itertools.pairwise(even_cuts(text, pieces))]
+        return count_segments_parallel((_tiktoken_counter, self.name), segments, self.count)
 
     def count_batch(self, texts: Iterable[str]) -> list[int]:
         """Counts of ``texts`` in order; batches of over a million characters may use every core.
@@ -502,136 +215,18 @@ class Tokenizer:
             try:  # releases the GIL and runs on every core itself
                 return fast.count_batch(items)
             except UnicodeEncodeError:
-                return fast.count_batch([_without_surrogates(t) for t in items])
+                return fast.count_batch([without_surrogates(t) for t in items])
         workers = cores()
         if workers < 2 or len(items) < 2 * workers or sum(map(len, items)) < _PARALLEL_CHARS:
             count = self.count
             return [count(t) for t in items]
-        return count_texts_parallel(self.name, "tiktoken", items, self.count)
-
-    # ---- long and hostile input ---------------------------------------------------------------
-
-    def _encode_long(self, text: str) -> list[int]:
-        if not _has_long_whitespace_run(text):
-            try:
-                return self.encoding.encode_ordinary(text)
-            except BaseException as error:  # a Rust panic derives from BaseException only
-                if type(error).__name__ != "PanicException":
-                    raise
-        return self._encode_by_pieces(text)
-
-    def _piece_pattern(self) -> regex.Pattern[str]:
-        if self._pieces is None:
-            with self._lock:
-                if self._pieces is None:
-                    import regex
-
-                    self._pieces = regex.compile(encoding_spec(self.name)["pattern"])
-        return self._pieces
-
-    def _encode_by_pieces(self, text: str) -> list[int]:
-        """Encode without handing tiktoken's regex engine any long whitespace run.
-
-        The text is split into tiktoken's own pieces (with the ``regex`` module). Plain stretches
-        are encoded in segments that end where a piece ends after a non-whitespace character:
-        there, encoding the two sides separately gives the same pieces (see ``tests/
-        test_tokenizer.py``). Long pieces are BPE-encoded on their own.
-        """
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _without_surrogates(text)
-        encode_plain = self.encoding.encode_ordinary
-        encode_piece = self.encoding._encode_single_piece
-        ids: list[int] = []
-        start = safe = 0  # text[:start] is encoded; text[start:safe] may be encoded alone
-        pending: list[tuple[int, int]] = []  # pieces after `safe`
-        for match in self._piece_pattern().finditer(text):
-            s, e = match.span()
-            if e - s > _LONG_PIECE:
-                ids += encode_plain(text[start:safe])
-                for a, b in pending:
-                    ids += encode_piece(text[a:b].encode("utf-8"))
-                ids += encode_piece(text[s:e].encode("utf-8"))
-                start = safe = e
-                pending = []
-            elif not text[e - 1].isspace():
-                safe, pending = e, []
-                if safe - start > _SEGMENT:
-                    ids += encode_plain(text[start:safe])
-                    start = safe
-            else:
-                pending.append((s, e))
-        ids += encode_plain(text[start:])
-        return ids
-
-    def _encode_with_special(self, text: str, allowed: AllowedSpecial) -> list[int]:
-        import regex
-
-        names = self._special_names(allowed)
-        if not names:
-            return self.encode(text)
-        ids: list[int] = []
-        splitter = regex.compile("|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True)))
-        last = 0
-        for match in splitter.finditer(text):
-            ids += self.encode(text[last : match.start()])
-            ids.append(self.encoding.encode_single_token(match.group()))
-            last = match.end()
-        ids += self.encode(text[last:])
-        return ids
+        return count_texts_parallel((_tiktoken_counter, self.name), items, self.count)
 
 
-    def _special_names(self, allowed: object) -> set[str]:
-        """The special tokens ``allowed_special`` names: ``"all"`` or a collection of names."""
-        if self.name in encoding_names():  # from data/: no vocabulary needs building
-            special = set(encoding_spec(self.name)["special_tokens"])
-        else:
-            special = set(self.encoding.special_tokens_set)
-        if allowed == "all":
-            return special
-        if isinstance(allowed, str):  # a lone name would be read as a set of characters
-            raise InvalidArgumentError("allowed_special", allowed,
-                                       f"'all' or a set of names, such as {{{short(allowed)}}}")  # fmt: skip
-        if not isinstance(allowed, Iterable):
-            kind = type(allowed).__name__
-            raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}")
-        names = list(allowed)
-        if not all(isinstance(n, str) for n in names):
-            raise TypeError("allowed_special must hold special token names (str)")
-        unknown = sorted(set(names) - special)
-        if unknown:
-            known = ", ".join(sorted(special))
-            raise InvalidArgumentError("allowed_special", unknown, f"special tokens of {self.name}: {known}")
-        return set(names)
-
-
-def _reads(read: Callable[[int], str], first: int, most: int) -> Iterator[str]:
-    """Blocks of a text file: ``first`` characters, then twice as many each time, up to ``most``."""
-    size = first
-    while block := read(size):
-        yield block
-        size = min(2 * size, most)
-
-
-def _any_special(allowed: object) -> bool:
-    """True if ``allowed_special`` names any token (a numpy array has no truth value: TypeError)."""
-    try:
-        return bool(allowed)
-    except ValueError:
-        kind = type(allowed).__name__
-        raise TypeError(f"allowed_special must be 'all' or a collection of str, not {kind}") from None
-
-
-def _even_cuts(text: str, pieces: int) -> list[int]:
-    """About ``pieces`` additive cut points splitting ``text`` evenly, with both ends."""
-    bounds = [0]
-    for i in range(1, pieces):
-        cut = cut_near(text, max(len(text) * i // pieces, bounds[-1] + 1))
-        if bounds[-1] < cut < len(text):
-            bounds.append(cut)
-    bounds.append(len(text))
-    return bounds
+def _tiktoken_counter(encoding: str) -> Callable[[str], int]:
+    """A worker process's counter for ``encoding``: the pool's tasks name this function, so
+    ``_workers`` needs no import of this module."""
+    return Tokenizer(encoding, backend="tiktoken").count
 
 
 _tokenizers: dict[str, Tokenizer] = {}
@@ -675,10 +270,7 @@ def encoding_for(model_or_encoding: str) -> Tokenizer:
     if model_or_encoding in encoding_names():
         tok = _tokenizer_for_encoding(model_or_encoding)
     else:
-        from datetime import date
-
-        info = _lookup(model_or_encoding, date.today())
-        warn_if_retired(info)
+        info = resolve(model_or_encoding)
         if info.encoding is None:
             raise UnsupportedModelError(
                 model_or_encoding,
@@ -709,13 +301,13 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
     >>> count("<|endoftext|>", model="gpt-4o", allowed_special="all")
     1
     """
-    if allowed_special == () if type(allowed_special) is tuple else not _any_special(allowed_special):
+    if allowed_special == () if type(allowed_special) is tuple else not any_special(allowed_special):
         try:  # the hot path: one dict subscript, then tiktoken's core or the fast backend
             hot = _hot[model]
         except KeyError:
             pass
         else:
-            if len(text) < 65_536:  # _SHORT, as a constant: this line runs on every call
+            if len(text) < 65_536:  # SHORT, as a constant: this line runs on every call
                 try:
                     result = hot(text)
                 except (UnicodeEncodeError, TypeError):
@@ -723,7 +315,7 @@ def count(text: str, *, model: str = "gpt-4o", allowed_special: AllowedSpecial =
                 else:  # tiktoken's core returns ids, a fast backend a count
                     return result if type(result) is int else len(result)  # type: ignore[arg-type]
     tok = encoding_for(model)
-    if _any_special(allowed_special):
+    if any_special(allowed_special):
         return len(tok.encode(text, allowed_special=allowed_special))
     _hot[model] = _hot_counter(tok)
     return tok.count(text)

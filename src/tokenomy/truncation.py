@@ -14,6 +14,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from tokenomy._args import check_choice, check_str
 from tokenomy._cuts import cut_before, cut_near
 from tokenomy._layout import Layout
@@ -128,8 +130,6 @@ def longest_suffix(tok: Tokenizer, text: str, max_tokens: int) -> tuple[int, int
     offset, layout = _suffix_layout(tok, text, max_tokens)
     if layout.total <= max_tokens:
         return offset, layout.total
-    import numpy as np
-
     j = int(np.searchsorted(layout.cut_tokens, layout.total - max_tokens))
     last = len(layout.cut_chars) - 1
     while j < last and not layout.verified(j):
