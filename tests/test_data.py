@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import regex
 
-from tokenomy.registry import MAX_PRICE, PRICE_FIELDS, resolve
+from tokenomy._registry_entries import MAX_PRICE
+from tokenomy.registry import PRICE_FIELDS, resolve
 
 if sys.version_info >= (3, 11):
     import tomllib
