@@ -129,7 +129,6 @@ def test_dataset_report_repr_is_one_line(dataset: Any) -> None:
     assert "\n" not in line and tokens(dataset.records) in line and tokens(dataset.total_tokens) in line
 
 
-@pytest.mark.xfail(strict=True, reason="report.text_table writes a newline in a cell as is: the row splits")
 def test_dataset_report_text_keeps_a_newline_id_on_its_row() -> None:
     """A custom_id holding a newline stays on its row of the text report (it cannot forge a row)."""
     report = analyze([batch_line(NEWLINE_ID, "gpt-4-0613", "Hello", max_tokens=9000)], as_of=date(2024, 6, 1))
@@ -201,9 +200,6 @@ def test_reconciliation_repr_is_one_line(reconciliation: Any) -> None:
     assert "\n" not in repr(reconciliation)
 
 
-@pytest.mark.xfail(strict=True, reason="reconciliation.py rounds USD to 4 decimals: billed $0.0000538 and "
-                                       "predicted $0.0000513 both show as $0.0001 (report.money keeps 3 "
-                                       "significant digits)")  # fmt: skip
 def test_reconciliation_shows_its_amounts(reconciliation: Any) -> None:
     """The billed and predicted USD of to_dict() appear as report.money writes them, as in the
     dataset report, so that two different small amounts never show as the same figure."""
@@ -213,7 +209,6 @@ def test_reconciliation_shows_its_amounts(reconciliation: Any) -> None:
         assert money(Decimal(amount)) in page.text and money(Decimal(amount)) in str(reconciliation)
 
 
-@pytest.mark.xfail(strict=True, reason="report.text_table writes a newline in a cell as is: the row splits")
 def test_reconciliation_text_keeps_a_newline_id_on_its_row() -> None:
     """An unmatched result whose custom_id holds a newline stays on its row of the text."""
     result = reconcile([batch_line("a", MODEL, "Hi")],
@@ -302,7 +297,6 @@ def test_request_count_text_is_one_line_with_its_figures(counted: Any) -> None:
             assert shown in line, shown
 
 
-@pytest.mark.xfail(strict=True, reason="RequestCount has no _repr_html_: a notebook shows its repr")
 def test_request_count_html_parses_and_shows_its_figures(counted: Any) -> None:
     """A RequestCount renders as HTML with its tokens and per-message breakdown."""
     data = counted.to_dict()

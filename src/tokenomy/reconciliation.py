@@ -16,7 +16,7 @@ from typing import Any
 
 from tokenomy.calibrate import Calibration, Observation, Uses, calibrate
 from tokenomy.cost import Cost
-from tokenomy.report import html_table, text_table
+from tokenomy.report import html_table, money, text_table
 
 ISSUE_KINDS = ("malformed", "unmatched", "duplicate", "failed", "uncountable")
 
@@ -340,7 +340,7 @@ class Reconciliation:
 
 
 def _usd(amount: Decimal | None) -> str:
-    return "n/a" if amount is None else f"${amount:.4f}"
+    return money(amount)  # three significant digits: two small amounts never show as the same
 
 
 def _accuracy(group: str, rows: Iterable[ReconciledRequest]) -> Accuracy:

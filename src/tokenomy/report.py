@@ -15,7 +15,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
     model   tokens
     gpt-4o      12
     """
-    cells = [[str(h) for h in headers], *[[_fmt(c) for c in row] for row in rows]]
+    cells = [[str(h) for h in headers], *[[_one_line(_fmt(c)) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     numeric = [all(_NUMERIC.match(row[i]) for row in cells[1:]) for i in range(len(headers))]
     lines = [title] if title else []
@@ -25,6 +25,19 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: 
         ]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
+
+
+_CONTROLS = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 0x2028: "\\u2028",
+                                                  0x2029: "\\u2029", 0x85: "\\x85"}  # fmt: skip
+
+
+def _one_line(cell: str) -> str:
+    """A cell's line breaks and control characters written as escapes: one row stays one line.
+
+    >>> _one_line("id\\nsecond row")
+    'id\\\\nsecond row'
+    """
+    return cell.translate(_CONTROLS)
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:

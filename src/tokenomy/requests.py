@@ -26,6 +26,7 @@ from tokenomy.endpoint import check_request
 from tokenomy.errors import MessageFormatError, TokenomyError, UnsupportedModelError, short
 from tokenomy.messages import count_chat_messages, count_chat_request_parts
 from tokenomy.registry import ModelInfo, resolve
+from tokenomy.report import html_list, html_table
 from tokenomy.rules import format_name, rules_for
 from tokenomy.tokenizer import encoding_for
 
@@ -78,6 +79,18 @@ class RequestCount:
         """Deprecated spelling of :attr:`notes`."""
         warnings.warn("RequestCount.reasons is now .notes", DeprecationWarning, stacklevel=2)
         return self.notes
+
+    def _repr_html_(self) -> str:
+        """The count and its breakdown as a table for notebooks, the notes as a list."""
+        rows: list[list[object]] = [[f"messages[{i}]" if self.endpoint.endswith("completions")
+                                     else f"input[{i}]", n] for i, n in enumerate(self.messages)]  # fmt: skip
+        parts = ("tools", "tool_choice", "response_format", "images", "files", "audio", "overhead")
+        rows += [[part, getattr(self, part)] for part in parts if getattr(self, part)]
+        rows.append(["total", self.tokens])
+        title = (f"{self.tokens:,} prompt tokens: {self.snapshot} on {self.endpoint}, "
+                 f"{'exact' if self.exact else 'not exact'}")  # fmt: skip
+        notes = html_list(list(self.notes), "notes") if self.notes else ""
+        return "<div>" + html_table(["part", "tokens"], rows, title) + notes + "</div>"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
