@@ -144,7 +144,7 @@ def cookbook_request_count(messages: list[dict[str, Any]], encode: Any) -> int:
 )  # fmt: skip
 def test_request_20_tools(benchmark, corpus: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     """count_request on a 20-message tool-calling chat, against the cookbook loop over its text."""
-    from tokenomy import messages as messages_module
+    from tokenomy import _tooldefs as tooldefs_module
 
     chat, tools = _agent_request(corpus)
     body = {"model": "gpt-4o", "messages": chat, "tools": tools}
@@ -156,7 +156,7 @@ def test_request_20_tools(benchmark, corpus: str, kind: str) -> None:  # type: i
 
             def cold() -> None:
                 tok._cache.clear()
-                messages_module._RENDER_CACHE.clear()
+                tooldefs_module._RENDER_CACHE.clear()
 
             setup = cold if "no cache" in kind else None
             result = benchmark.pedantic(lambda: tokenomy.count_request(body).tokens, setup=setup, rounds=300)
