@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import tokenomy
-from tokenomy import endpoint
+from tokenomy import _endpoint_data, registry
 from tokenomy._data import table
 from tokenomy.cli import main
 from tokenomy.errors import (
@@ -138,7 +138,7 @@ def test_data_controls_2025_row(
     assert info.zero_retention == zero and info.used_for_training is False
     assert tuple(x.split(":")[0] for x in info.zero_retention_exceptions) == limits
     assert info.policy_as_read == date(2025, 10, 2)
-    assert info.retention == max(abuse, state, key=endpoint.RETENTIONS.index)
+    assert info.retention == max(abuse, state, key=_endpoint_data.RETENTIONS.index)
 
 
 def test_policy_changes_between_readings_are_dated_and_marked() -> None:
@@ -377,6 +377,39 @@ def test_batch_checks_the_batch_api_paths() -> None:
     )
 
 
+def test_remembered_answers_behave_like_the_first() -> None:
+    """A repeated pre-flight gives the same notes, warns again for a retired model and raises again."""
+    day = date(2025, 1, 1)
+    retired = next(m.name for m in tokenomy.models("chat", as_of=day) if m.status == "deprecated")
+    for _ in range(2):
+        with pytest.warns(DeprecationWarning, match=retired):
+            first = tokenomy.check_request("/v1/chat/completions", model=retired, as_of=day)
+        assert first == tokenomy.check_request("/v1/chat/completions", model=retired, as_of=day)
+        with pytest.raises(EndpointShutDownError):
+            tokenomy.check_request("/v1/edits", as_of=TODAY)
+        with pytest.raises(UnsupportedModelError):
+            tokenomy.check_request("/v1/embeddings", model="gpt-4o", as_of=TODAY)
+    with pytest.raises(ZeroRetentionError):
+        tokenomy.check_request("/v1/chat/completions", as_of=NOV_2023, uses={"image_input"},
+                               require_zero_retention=True)  # fmt: skip
+    assert tokenomy.check_request("/v1/chat/completions", as_of=NOV_2023, uses=["image_input"])
+    assert tokenomy.check_request("/v1/chat/completions", as_of=NOV_2023) == ()
+
+
+def test_register_model_changes_the_answer() -> None:
+    """A model registered again with other endpoints is checked against the new ones."""
+    try:
+        tokenomy.register_model("acme-router", based_on="gpt-4o-2024-08-06", endpoints=["/v1/chat/completions"])
+        assert tokenomy.check_request("/v1/chat/completions", model="acme-router", as_of=TODAY) == ()
+        tokenomy.register_model("acme-router", based_on="gpt-4o-2024-08-06", endpoints=["/v1/responses"])
+        notes = tokenomy.check_request("/v1/chat/completions", model="acme-router", as_of=TODAY)
+        assert notes and notes[0].startswith("the registry does not list acme-router on /v1/chat/completions")
+        assert "acme-router" in tokenomy.endpoint_info("/v1/responses", as_of=TODAY).models
+    finally:
+        registry._reset_for_tests()
+    assert "acme-router" not in tokenomy.endpoint_info("/v1/responses", as_of=TODAY).models
+
+
 def test_uses_are_checked() -> None:
     """uses is a collection of known names: a bare string is a TypeError, an unknown name a ValueError."""
     with pytest.raises(TypeError):
@@ -390,7 +423,7 @@ def test_uses_are_checked() -> None:
 
 def test_every_data_row_is_well_formed() -> None:
     """Every path, fact, reading and exception parses; kinds, aliases and Batch paths point at real things."""
-    rows = endpoint._paths()
+    rows = _endpoint_data.paths()
     data = table("endpoints")
     kinds = {m.kind for m in tokenomy.models(as_of=TODAY)}
     for row in rows.values():
@@ -409,10 +442,10 @@ def test_every_data_row_is_well_formed() -> None:
 
 def test_every_registry_endpoint_is_a_known_path_of_the_right_kind() -> None:
     """Each path a model lists exists here, and takes that model's kind where the data names kinds."""
-    rows = endpoint._paths()
+    rows = _endpoint_data.paths()
     for info in tokenomy.models(as_of=TODAY):
         for listed in info.endpoints:
-            row = rows[endpoint._normalise(listed)]
+            row = rows[_endpoint_data.normalise(listed)]
             assert not row.kinds or info.kind in row.kinds, (info.name, listed)
 
 
@@ -425,7 +458,7 @@ def test_every_registry_endpoint_is_a_known_path_of_the_right_kind() -> None:
 def test_malformed_facts_are_refused(raw: dict[str, object], field: str) -> None:
     """A fact without a source, an uncertain fact without a note, or a stray field is a RegistryError."""
     with pytest.raises(RegistryError) as caught:
-        endpoint._fact("paths./v1/x", "launched", raw)
+        _endpoint_data._fact("paths./v1/x", "launched", raw)
     assert field.split(".")[-1] in (caught.value.field, f"{caught.value.entry}.{caught.value.field}")
 
 
@@ -433,11 +466,11 @@ def test_malformed_policy_rows_are_refused() -> None:
     """A reading row with an unknown retention, both retention styles, or an unknown exception is refused."""
     reading = {"name": "T", "on": date(2024, 1, 1), "source": "test"}
     good = {"training": False, "retention": "30 days", "zero_retention": "eligible"}
-    assert endpoint._policy(reading, "/v1/x", good, {}).retention == "30 days"
+    assert _endpoint_data._policy(reading, "/v1/x", good, {}).retention == "30 days"
     for bad in ({**good, "retention": "forever"}, {**good, "abuse_monitoring": "none"},
                 {**good, "zero_retention": "maybe"}, {**good, "except": ["nope"]}):  # fmt: skip
         with pytest.raises(RegistryError):
-            endpoint._policy(reading, "/v1/x", bad, {})
+            _endpoint_data._policy(reading, "/v1/x", bad, {})
 
 
 # ---- command line -------------------------------------------------------------------------------

@@ -256,6 +256,30 @@ def test_callable_may_decline(server: APIServer) -> None:
         assert wire.new == [] and wire.connections == 0
 
 
+def test_callable_returning_no_json_is_refused(server: APIServer) -> None:
+    """A fitted body JSON cannot carry is a BudgetError the SDK passes through; nothing is sent or reserved."""
+    guard = Guard(as_of=AS_OF, max_prompt_tokens=5, max_cost_usd=1,
+                  on_exceed=lambda body, error: {**body, "messages": CHAT[:1], "temperature": float("nan")})
+    with Wire(server) as wire, pytest.raises(tokenomy.BudgetError, match="not JSON") as caught:
+        guard.wrap(client(server)).chat.completions.create(model="gpt-4o-mini", messages=CHAT)
+    assert isinstance(caught.value, openai.OpenAIError)
+    assert wire.new == [] and wire.connections == 0 and guard.reserved == 0
+
+
+def test_limits_changed_after_wrapping_apply(server: APIServer) -> None:
+    """max_cost_usd and as_of set on a guard in use govern its next requests."""
+    guard = Guard()
+    wrapped = guard.wrap(client(server))
+    guard.as_of, guard.max_cost_usd = "2025-01-01", "0.0000001"
+    assert guard.as_of == AS_OF and guard.max_cost_usd == Decimal("0.0000001")
+    with Wire(server) as wire, pytest.raises(RequestOverBudgetError, match="max_cost_usd"):
+        wrapped.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=5)
+    assert wire.new == []
+    guard.max_cost_usd = None
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=5)
+    assert guard.ledger.entries[0].cost is not None and guard.reserved == 0
+
+
 def test_api_errors_pass_through_unchanged(server: APIServer) -> None:
     """A 400 from the API is the SDK's own BadRequestError; the ledger notes it, unbilled."""
     guard = Guard(as_of=AS_OF, max_cost_usd=1)

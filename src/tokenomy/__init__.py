@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         embedding_chunks,
     )
     from tokenomy.encodings import encoding_names, set_encodings_dir
-    from tokenomy.endpoint import EndpointInfo, check_request, endpoint_info, endpoints
+    from tokenomy.endpoint import EndpointInfo, endpoint_info, endpoints
     from tokenomy.images import ImageCount, count_image
     from tokenomy.moderation import (
         ModerationPlan,
@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         moderate_long_batch,
         moderation_chunks,
     )
+    from tokenomy.preflight import check_request
     from tokenomy.reconciliation import LineIssue, ReconciledRequest, Reconciliation
     from tokenomy.reconciling import reconcile
     from tokenomy.registry import ModelInfo, Price, model_info, models, register_model
@@ -95,10 +96,11 @@ _LAZY = {
     "tokenomy.embeddings": ("EmbeddingInputCount", "combine_embeddings", "count_embedding_input",
                             "embed_chunks", "embed_long", "embedding_chunks"),
     "tokenomy.encodings": ("encoding_names", "set_encodings_dir"),
-    "tokenomy.endpoint": ("EndpointInfo", "check_request", "endpoint_info", "endpoints"),
+    "tokenomy.endpoint": ("EndpointInfo", "endpoint_info", "endpoints"),
     "tokenomy.images": ("ImageCount", "count_image"),
     "tokenomy.moderation": ("ModerationPlan", "merge_moderation", "moderate_long", "moderate_long_batch",
                             "moderation_chunks"),
+    "tokenomy.preflight": ("check_request",),
     "tokenomy.reconciliation": ("LineIssue", "ReconciledRequest", "Reconciliation"),
     "tokenomy.reconciling": ("reconcile",),
     "tokenomy.registry": ("ModelInfo", "Price", "model_info", "models", "register_model"),

@@ -24,6 +24,7 @@ _DECODERS: dict[str, Callable[[], Any] | None] = {
 }  # fmt: skip
 ENCODINGS = frozenset(_DECODERS)
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
+_DECODER = json.JSONDecoder()  # raw_decode keeps no state: one serves every reader
 
 
 class UsageReader:
@@ -103,7 +104,7 @@ def _json_usage(data: bytes) -> dict[str, Any] | None:
     key = _USAGE.match(data, max(data.rfind(b'"usage"'), 0))
     if key is None:
         return None
-    usage, _ = json.JSONDecoder().raw_decode(data[key.end() - 1 :].decode("utf-8"))
+    usage, _ = _DECODER.raw_decode(data[key.end() - 1 :].decode("utf-8"))
     return usage if isinstance(usage, dict) else None
 
 

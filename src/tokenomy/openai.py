@@ -20,11 +20,9 @@ from its HTTP client unchanged, where it would retry any other exception and wra
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
-import threading
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -33,11 +31,11 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 import openai
 
+from tokenomy._accounts import Accounts, Ticket
 from tokenomy._data import table
-from tokenomy._forwarding import Tee, forwarding_client, http_library
-from tokenomy._results import get
-from tokenomy._usage import ENCODINGS, UsageReader
-from tokenomy.cost import cost_from_usage, cost_of_request
+from tokenomy._exchanges import Exchanges
+from tokenomy._forwarding import forwarding_client, http_library
+from tokenomy.cost import cost_of_request
 from tokenomy.errors import BudgetError, BudgetExceededError, TokenomyError
 from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals, UsageRecord
 from tokenomy.registry import ModelInfo, day_of, resolve
@@ -92,17 +90,6 @@ def _passthrough(error: TokenomyError) -> TokenomyError:
     return error
 
 
-class _Ticket:
-    """A request admitted by the guard: what was sent, its count, and its reserved worst case."""
-
-    __slots__ = ("body", "count", "endpoint", "notes", "reserved", "worst")
-
-    def __init__(self, endpoint: str, body: dict[str, Any], count: RequestCount | None, worst: Decimal | None,
-                 reserved: bool, notes: tuple[str, ...] = ()) -> None:  # fmt: skip
-        self.endpoint, self.body, self.count, self.worst = endpoint, body, count, worst
-        self.reserved, self.notes = reserved, notes
-
-
 class Guard:
     """Token and cost limits checked on every request a wrapped OpenAI client makes.
 
@@ -141,13 +128,9 @@ class Guard:
             raise BudgetError(f"on_exceed must be 'raise', 'warn' or a callable, not {on_exceed!r}")
         self.max_prompt_tokens, self.reserve_output = max_prompt_tokens, reserve_output
         self.on_exceed = on_exceed
-        self.max_cost_usd = None if max_cost_usd is None else _usd(max_cost_usd)
-        self.as_of = None if as_of is None else day_of(as_of)
-        self._lock = threading.Lock()
-        self._done: list[_Done] = []  # finished exchanges, in order
-        self._entries: list[LedgerEntry] = []  # the first len(_entries) of them, priced and built
-        self._spent = Decimal(0)
-        self._reserved = Decimal(0)
+        self._accounts = Accounts(None if max_cost_usd is None else _usd(max_cost_usd),
+                                  None if as_of is None else day_of(as_of))  # fmt: skip
+        self._exchanges = Exchanges(self._admit, self._accounts)
 
     def __repr__(self) -> str:
         return (f"Guard(max_prompt_tokens={self.max_prompt_tokens}, max_cost_usd={self.max_cost_usd}, "
@@ -173,28 +156,42 @@ class Guard:
         if http_library(inner) is None or not callable(getattr(client, "with_options", None)):
             raise TypeError("Guard.wrap takes an OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI "
                             f"client (openai>=2.31), not {type(client).__name__}")  # fmt: skip
-        outer = forwarding_client(inner, self._prepare, self._observe, self._release)
+        hooks, accounts = self._exchanges, self._accounts
+        outer = forwarding_client(inner, hooks.prepare, hooks.observe, accounts.release)
         return cast("_ClientT", client.with_options(http_client=outer))
+
+    @property
+    def max_cost_usd(self) -> Decimal | None:
+        """The cost limit in USD (None: none); the running account keeps it."""
+        return self._accounts.limit
+
+    @max_cost_usd.setter
+    def max_cost_usd(self, value: Decimal | float | int | str | None) -> None:
+        self._accounts.limit = None if value is None else _usd(value)
+
+    @property
+    def as_of(self) -> date | None:
+        """The day counts and prices are taken on (None: each request's own day)."""
+        return self._accounts.as_of
+
+    @as_of.setter
+    def as_of(self, value: date | str | None) -> None:
+        self._accounts.as_of = None if value is None else day_of(value)
 
     @property
     def ledger(self) -> Ledger:
         """Every request counted and answered so far (a snapshot)."""
-        with self._lock:
-            self._settle()
-            return Ledger(tuple(self._entries))
+        return self._accounts.ledger()
 
     @property
     def spent(self) -> Decimal:
         """USD billed so far, counting the worst case of responses that reported no usage."""
-        with self._lock:
-            self._settle()
-            return self._spent
+        return self._accounts.spent
 
     @property
     def reserved(self) -> Decimal:
         """USD held for the worst case of requests in flight."""
-        with self._lock:
-            return self._reserved
+        return self._accounts.reserved
 
     def check(self, body: Mapping[str, Any], *, endpoint: str = "/v1/chat/completions"
               ) -> RequestCount:  # fmt: skip
@@ -217,10 +214,11 @@ class Guard:
         count = count_request(body, endpoint=path, as_of=self.as_of)
         info = resolve(count.model, count.as_of, warn=False)
         kind = table("endpoints")["request_counting"][count.endpoint]
+        rules = table("endpoints")["request_output"][kind]
         what = f"{count.model} request to {count.endpoint}"
         est = "" if count.exact else " (an estimate)"
         window, error, output = info.context_window, None, 0
-        if kind in ("embeddings", "moderations"):
+        if not rules.get("output", True):  # input only: each input within the window
             largest = max(count.messages, default=0)
             most = table("endpoints").get(kind, {}).get("max_request_tokens")
             if window is not None and largest > window:
@@ -236,7 +234,8 @@ class Guard:
         else:
             cap = _body_cap(body, kind)
             requested = cap if cap is not None else self._reserve(info)
-            prompt = max(count.messages, default=0) if kind == "completions" else count.tokens
+            per_prompt = rules.get("per_prompt", False)  # a list of prompts, each answered alone
+            prompt = max(count.messages, default=0) if per_prompt else count.tokens
             room = None if window is None else max(0, window - prompt)
             if window is not None and prompt + requested > window:
                 said = "requested" if cap is not None else "reserved"
@@ -246,8 +245,8 @@ class Guard:
                     "set a smaller max_tokens, shorten the prompt (tokenomy.Budget.fit), or choose a "
                     "model with a larger window.", count, body)  # fmt: skip
             bounds = [b for b in (cap, info.max_output_tokens, room) if b is not None]
-            prompts = len(count.messages) if kind == "completions" else 1  # a list of prompts
-            output = min(bounds) * _choices(body, kind) * max(prompts, 1) if bounds else -1
+            prompts = len(count.messages) if per_prompt else 1
+            output = min(bounds) * _choices(body, rules.get("choices")) * max(prompts, 1) if bounds else -1
         if error is None and self.max_prompt_tokens is not None and count.tokens > self.max_prompt_tokens:
             error = RequestOverBudgetError(count.tokens, self.max_prompt_tokens, "max_prompt_tokens",
                 f"{what}: {count.tokens:,} prompt tokens{est}, over max_prompt_tokens="
@@ -275,9 +274,10 @@ class Guard:
             "sent: set a smaller max_tokens, shorten the prompt, or raise max_cost_usd.",
             count, body)  # fmt: skip
 
-    def _admit(self, body: dict[str, Any], path: str) -> _Ticket:
-        """Check ``body``, act on ``on_exceed``, reserve its worst case; the ticket of what to send."""
-        fitted = False
+    def _admit(self, body: dict[str, Any], content: bytes, path: str) -> Ticket:
+        """Check ``body`` (``content`` is its JSON), act on ``on_exceed``, reserve its worst case;
+        the ticket of what to send (a ticket whose content is not ``content`` says: send this)."""
+        fitted, accounts = False, self._accounts
         while True:
             try:
                 count, worst, error = self._assess(body, path)
@@ -285,25 +285,22 @@ class Guard:
                 if self.on_exceed != "warn":
                     raise _passthrough(exc) from None
                 warnings.warn(f"sent uncounted: {exc}", BudgetWarning, stacklevel=_stacklevel())
-                return _Ticket(path, body, None, None, False, (f"not counted: {exc}",))
+                return Ticket(path, content, str(body.get("model", "")), None, None, False,
+                              (f"not counted: {exc}",))  # fmt: skip
             reserved = False
             if error is None and worst is not None:
-                with self._lock:
-                    running = self._spent + self._reserved
-                    assert self.max_cost_usd is not None
-                    if running + worst <= self.max_cost_usd:
-                        self._reserved += worst
-                        reserved = True
-                if not reserved:
+                running = accounts.reserve(worst)
+                reserved = running is None
+                if running is not None:
                     error = self._cost_error(count, worst, running, body)
             if error is None:
-                return _Ticket(path, body, count, worst, reserved)
+                return Ticket(path, content, count.model, count, worst, reserved)
             if self.on_exceed == "warn":
                 warnings.warn(str(error), BudgetWarning, stacklevel=_stacklevel())
                 if worst is not None:
-                    with self._lock:
-                        self._reserved += worst
-                return _Ticket(path, body, count, worst, worst is not None, (f"sent over budget: {error}",))
+                    accounts.hold(worst)
+                return Ticket(path, content, count.model, count, worst, worst is not None,
+                              (f"sent over budget: {error}",))  # fmt: skip
             if fitted or not callable(self.on_exceed):
                 raise error
             replacement = self.on_exceed(dict(body), error)
@@ -313,110 +310,11 @@ class Guard:
                 raise _passthrough(BudgetError(f"on_exceed returned a {type(replacement).__name__}; "
                                                "return a request body (a dict) or None"))  # fmt: skip
             body, fitted = dict(replacement), True
-
-    def _prepare(self, request: Any, module: Any) -> tuple[Any, _Ticket | None]:
-        """The request to send (rebuilt if ``on_exceed`` fitted its body) and its ticket, if counted."""
-        path = _counted_path(request.url.path) if request.method == "POST" else None
-        if path is None:
-            return request, None
-        try:
-            body = json.loads(request.content)  # a multipart upload is not read, or not JSON
-        except (module.RequestNotRead, ValueError):
-            return request, None
-        if not isinstance(body, dict):
-            return request, None
-        ticket = self._admit(body, path)
-        if ticket.body is not body:
-            content = json.dumps(ticket.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
-            request = module.Request(request.method, request.url, headers=headers,
-                                     content=content.encode(), extensions=request.extensions)  # fmt: skip
-        return request, ticket
-
-    # -- after the response --------------------------------------------------------------------
-
-    def _observe(self, response: Any, ticket: _Ticket, tee: Tee) -> Any:
-        """Record ``response`` now, or tee its body to read the usage as it passes."""
-        kind = response.headers.get("content-type", "")
-        sse = kind.startswith("text/event-stream")
-        if not 200 <= response.status_code < 300 or not (sse or "json" in kind):
-            self._record(ticket, response.status_code, None, sse, ())
-            return response
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ENCODINGS:
-            self._record(ticket, response.status_code, None, sse, (f"usage not read: {encoding} body",))
-            return response
-        observer = _Observer(self, ticket, response.status_code, sse, encoding)
-        tee(response, observer.reader.feed, observer.finish)
-        return response
-
-    def _release(self, ticket: _Ticket) -> None:
-        if ticket.reserved and ticket.worst is not None:
-            with self._lock:
-                self._reserved -= ticket.worst
-
-    def _record(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
-                notes: tuple[str, ...]) -> None:  # fmt: skip
-        """Settle the ticket's reservation; the entry is priced and built when the ledger is read,
-        unless a cost limit needs its price now."""
-        done = _Done(ticket, status, usage, stream, notes)
-        if self.max_cost_usd is not None:
-            self._price(done)
-        with self._lock:
-            if ticket.reserved and ticket.worst is not None:
-                self._reserved -= ticket.worst
-            if done.charged is not None:
-                self._spent += done.charged
-            self._done.append(done)
-
-    def _price(self, done: _Done) -> None:
-        ok, ticket = 200 <= done.status < 300, done.ticket
-        model = ticket.count.model if ticket.count is not None else str(ticket.body.get("model", ""))
-        if done.usage is not None and ok:
             try:
-                done.cost = cost_from_usage(model, done.usage, as_of=self.as_of).usd
-            except (TokenomyError, TypeError) as exc:
-                done.notes += (f"usage not priced: {exc}",)
-        if ok and done.usage is None:
-            done.notes += ("no usage in the response" + (
-                "; its worst case stays in the running cost" if ticket.worst else ""),)  # fmt: skip
-        kept = ticket.worst if ok and ticket.worst else Decimal(0)  # no usage: the worst case stays
-        done.charged = done.cost if done.cost is not None else kept
-
-    def _settle(self) -> None:
-        """Price and build the entries recorded since the last read (the lock is held)."""
-        for done in self._done[len(self._entries) :]:
-            if done.charged is None:
-                self._price(done)
-                self._spent += done.charged or 0
-            self._entries.append(done.entry())
-
-
-class _Done:
-    """A finished exchange as recorded on the request's path: priced and built later."""
-
-    __slots__ = ("charged", "cost", "notes", "status", "stream", "ticket", "usage")
-
-    def __init__(self, ticket: _Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
-                 notes: tuple[str, ...]) -> None:  # fmt: skip
-        self.ticket, self.status, self.usage, self.stream = ticket, status, usage, stream
-        self.notes = ticket.notes + notes
-        self.cost: Decimal | None = None
-        self.charged: Decimal | None = None
-
-    def entry(self) -> LedgerEntry:
-        count, usage = self.ticket.count, self.usage
-        return LedgerEntry(
-            model=count.model if count is not None else str(self.ticket.body.get("model", "")),
-            endpoint=self.ticket.endpoint, status=self.status,
-            predicted_tokens=None if count is None else count.tokens, exact=count is not None and count.exact,
-            prompt_tokens=_field(usage, "prompt_tokens", "input_tokens"),
-            cached_tokens=_field(usage, "prompt_tokens_details", "input_tokens_details", "cached_tokens"),
-            output_tokens=_field(usage, "completion_tokens", "output_tokens"),
-            reasoning_tokens=_field(usage, "completion_tokens_details", "output_tokens_details",
-                                    "reasoning_tokens"),
-            cost=self.cost, stream=self.stream, body=self.ticket.body, usage=usage, notes=self.notes,
-        )  # fmt: skip
+                content = json.dumps(body, ensure_ascii=False, separators=_COMPACT, allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                problem = f"on_exceed returned a body that is not JSON ({exc}); return plain dicts and lists"
+                raise _passthrough(BudgetError(problem)) from None
 
 
 def _usd(value: Decimal | float | int | str) -> Decimal:
@@ -436,36 +334,13 @@ def _body_cap(body: Mapping[str, Any], kind: str) -> int | None:
     return cap if isinstance(cap, int) else None
 
 
-def _choices(body: Mapping[str, Any], kind: str) -> int:
-    n = body.get("n", 1) if kind in ("chat", "completions") else 1
+def _choices(body: Mapping[str, Any], field: str | None) -> int:
+    """How many answers the body asks for in ``field`` (None: the endpoint gives one)."""
+    n = body.get(field, 1) if field is not None else 1
     return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
 
 
-def _field(usage: Mapping[str, Any] | None, *path: str) -> int | None:
-    """A usage figure by Chat or Responses name: ``(chat, responses)`` or ``(chat, responses, leaf)``."""
-    if usage is None:
-        return None
-    if len(path) == 2:
-        value = get(usage, path[0])
-        value = get(usage, path[1]) if value is None else value
-    else:
-        details = get(usage, path[0]) or get(usage, path[1])
-        value = None if details is None else get(details, path[2])
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-@functools.cache
-def _suffixes() -> tuple[tuple[str, str], ...]:
-    """``(path suffix, endpoint)``, longest first: Azure and proxies put their own prefix before it."""
-    paths = table("endpoints")["request_counting"]
-    pairs = [(p.removeprefix("/v1"), p) for p in paths]
-    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-def _counted_path(path: str) -> str | None:
-    return next((endpoint for suffix, endpoint in _suffixes() if path.endswith(suffix)), None)
-
-
+_COMPACT = (",", ":")  # JSON separators of a replaced body, as the SDK writes its own
 _SKIPPED_FRAMES = ("tokenomy.", "openai.", "httpx", "httpcore", "anyio.", "asyncio.", "contextlib")
 
 
@@ -475,24 +350,3 @@ def _stacklevel() -> int:
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_SKIPPED_FRAMES):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
-
-
-class _Observer:
-    """Reads one response's usage as it passes, and records the request once it ends."""
-
-    __slots__ = ("done", "guard", "reader", "status", "ticket")
-
-    def __init__(self, guard: Guard, ticket: _Ticket, status: int, sse: bool, encoding: str) -> None:
-        self.guard, self.ticket, self.status, self.done = guard, ticket, status, False
-        self.reader = UsageReader(stream=sse, encoding=encoding)
-
-    def finish(self, complete: bool) -> None:
-        with self.guard._lock:
-            if self.done:
-                return
-            self.done = True
-        usage, notes = self.reader.result(complete)
-        chat_stream = self.reader.stream and self.ticket.endpoint == "/v1/chat/completions"
-        if usage is None and not notes and chat_stream:
-            notes = ("a stream reports usage only with stream_options={'include_usage': True}",)
-        self.guard._record(self.ticket, self.status, usage, self.reader.stream, notes)

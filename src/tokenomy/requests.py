@@ -22,9 +22,9 @@ from tokenomy._results import get
 from tokenomy._shapes import as_mapping, is_sequence, text_value
 from tokenomy.counter import PromptCounter
 from tokenomy.embeddings import count_embedding_input
-from tokenomy.endpoint import check_request
 from tokenomy.errors import MessageFormatError, TokenomyError, UnsupportedModelError, short
 from tokenomy.messages import count_chat_messages, count_chat_request_parts
+from tokenomy.preflight import check_request
 from tokenomy.registry import ModelInfo, resolve
 from tokenomy.report import html_list, html_table
 from tokenomy.rules import format_name, rules_for

@@ -1,0 +1,120 @@
+"""The guard's side of each HTTP exchange: :class:`Exchanges` decides which requests are counted,
+reads their JSON bodies (rebuilding a request whose body the guard replaced), and reads each
+response's ``usage`` as its bytes pass on to the SDK.
+
+The limits are not decided here: ``admit`` (the guard's) takes a body and gives a
+:class:`~tokenomy._accounts.Ticket` or raises; the running account files what came back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
+
+from tokenomy._accounts import Accounts, Ticket
+from tokenomy._data import table
+from tokenomy._forwarding import Tee
+from tokenomy._usage import ENCODINGS, UsageReader
+
+# (body, its JSON bytes, endpoint) -> the ticket of what to send
+Admit = Callable[[dict[str, Any], bytes, str], Ticket]
+_READ = (b"content-type", b"content-encoding")  # the response headers the guard reads
+
+
+class Exchanges:
+    """``prepare`` and ``observe``, the hooks :func:`~tokenomy._forwarding.forwarding_client` calls."""
+
+    __slots__ = ("accounts", "admit")
+
+    def __init__(self, admit: Admit, accounts: Accounts) -> None:
+        self.admit, self.accounts = admit, accounts
+
+    def prepare(self, request: Any, module: Any) -> tuple[Any, Ticket | None]:
+        """The request to send (rebuilt if its body was replaced) and its ticket, if counted."""
+        if request.method != "POST":
+            return request, None
+        path = counted_path(request.url.path)
+        if path is None:
+            return request, None
+        try:
+            content = request.content
+            body = json.loads(content)  # the one parse of the body: counting reads this dict
+        except (module.RequestNotRead, ValueError):  # a multipart upload is not read, or not JSON
+            return request, None
+        if not isinstance(body, dict):
+            return request, None
+        ticket = self.admit(body, content, path)
+        if ticket.content is not content:
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+            request = module.Request(request.method, request.url, headers=headers,
+                                     content=ticket.content, extensions=request.extensions)  # fmt: skip
+        return request, ticket
+
+    def observe(self, response: Any, ticket: Ticket, tee: Tee) -> Any:
+        """File ``response`` now, or tee its body to read the usage as it passes."""
+        found: dict[bytes, list[bytes]] = {}
+        for name, value in response.headers.raw:  # one pass, where each Headers.get scans them all
+            lowered = name.lower()
+            if lowered in _READ:
+                found.setdefault(lowered, []).append(value)
+        kind = b", ".join(found.get(b"content-type", ())).decode("latin-1")
+        encoding = b", ".join(found.get(b"content-encoding", [b"identity"])).decode("latin-1").strip().lower()
+        sse = kind.startswith("text/event-stream")
+        status = response.status_code
+        if not 200 <= status < 300 or not (sse or "json" in kind):
+            self.accounts.record(ticket, status, None, sse, ())
+        elif encoding not in ENCODINGS:
+            self.accounts.record(ticket, status, None, sse, (f"usage not read: {encoding} body",))
+        else:
+            observer = _Observer(self.accounts, ticket, status, sse, encoding)
+            tee(response, observer.reader.feed, observer.finish)
+        return response
+
+
+class _Observer:
+    """Reads one response's usage as it passes, and files the exchange once it ends."""
+
+    __slots__ = ("accounts", "done", "reader", "status", "ticket")
+
+    def __init__(self, accounts: Accounts, ticket: Ticket, status: int, sse: bool, encoding: str) -> None:
+        self.accounts, self.ticket, self.status, self.done = accounts, ticket, status, False
+        self.reader = UsageReader(stream=sse, encoding=encoding)
+
+    def finish(self, complete: bool) -> None:
+        if self.done:  # the usual second call (the stream ended, then was closed)
+            return
+        with self.accounts.lock:
+            if self.done:
+                return
+            self.done = True
+        usage, notes = self.reader.result(complete)
+        if usage is None and not notes and self.reader.stream:
+            option = table("endpoints")["request_output"][_kind(self.ticket.endpoint)].get("stream_usage")
+            if option is not None:
+                notes = (f"a stream reports usage only with {option}",)
+        self.accounts.record(self.ticket, self.status, usage, self.reader.stream, notes)
+
+
+def _kind(endpoint: str) -> str:
+    kind: str = table("endpoints")["request_counting"][endpoint]
+    return kind
+
+
+@cache
+def _suffixes() -> tuple[tuple[str, str], ...]:
+    """``(path suffix, endpoint)``, longest first: Azure and proxies put their own prefix before it."""
+    paths = table("endpoints")["request_counting"]
+    pairs = [(p.removeprefix("/v1"), p) for p in paths]
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+@lru_cache(maxsize=256)  # a client sends to a handful of paths
+def counted_path(path: str) -> str | None:
+    """The endpoint ``count_request`` knows that the URL path ``path`` ends with, if any.
+
+    >>> counted_path("/openai/deployments/gpt-4o/chat/completions"), counted_path("/v1/files")
+    ('/v1/chat/completions', None)
+    """
+    return next((endpoint for suffix, endpoint in _suffixes() if path.endswith(suffix)), None)
