@@ -9,11 +9,29 @@ time. :func:`text_blocks` is the one reader of text streams, shared by ``count_s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
+from typing import IO, TypeVar
 
 from tokenomy._cuts import cut_before, cut_near
 
 BLOCK_CHARS = 1 << 20
+T = TypeVar("T")
+
+
+def in_lists(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter): lines counted or sent to a worker
+    together, never more than one list held.
+
+    >>> list(in_lists(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def text_blocks(source: IO[str] | Iterable[str], reader: str, *, first: int = BLOCK_CHARS,

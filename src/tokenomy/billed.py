@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from tokenomy._results import as_dict, get
+from tokenomy._streams import in_lists
 from tokenomy.errors import InputFileError, ResultFormatError, short
 from tokenomy.reconciliation import LineIssue
 from tokenomy.registry import DateLike, day_of
@@ -206,13 +207,6 @@ def index_results(results: str | Path | Iterable[Any]) -> ResultIndex:
     return index
 
 
-def batches(items: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
-    """Lines in lists of a few thousand: counted together, sent to a worker together."""
-    batch: list[tuple[int, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= _BATCH_LINES:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def batches(items: Iterable[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    """Numbered lines in lists of a few thousand: counted together, sent to a worker together."""
+    return in_lists(items, _BATCH_LINES)

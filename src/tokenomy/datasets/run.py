@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from tokenomy._data import table
+from tokenomy._streams import in_lists
 from tokenomy._workers import map_ordered, startup_seconds, worth_a_pool
 from tokenomy.datasets.lines import KINDS, MODEL_CHECKS, Records, Spec, StreamLines, Task
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges, read_stream
@@ -73,7 +74,7 @@ def collect(
         return stats
     if isinstance(source, Mapping):
         source = [source]
-    tasks = (Records(batch) for batch in _batches(iter(source), _TASK_LINES))
+    tasks = (Records(batch) for batch in in_lists(source, _TASK_LINES))
     return collect_tasks(tasks, spec, parallel=bool(parallel), work=None)
 
 
@@ -210,17 +211,6 @@ def _stream_tasks(path: str, spec: Spec) -> Iterator[StreamLines]:
             lines, size = [], 0
     if lines:
         yield StreamLines(lines)
-
-
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def progress_bar(total: int | None, wanted: bool | None) -> Callable[[int | None], None]:
