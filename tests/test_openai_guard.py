@@ -75,7 +75,7 @@ def test_chat_ledger_matches_the_wire(server: APIServer) -> None:
     assert (entry.prompt_tokens, entry.cached_tokens, entry.output_tokens, entry.reasoning_tokens) == (
         usage["prompt_tokens"], usage["prompt_tokens_details"]["cached_tokens"], usage["completion_tokens"],
         usage["completion_tokens_details"]["reasoning_tokens"])
-    assert entry.cost == tokenomy.cost_from_usage("gpt-4o-mini", usage, as_of=AS_OF).total
+    assert entry.cost == tokenomy.cost_from_usage("gpt-4o-mini", usage, as_of=AS_OF).usd
     assert (entry.model, entry.endpoint, entry.status, entry.stream, entry.drift) == ("gpt-4o-mini", CHAT_PATH, 200, False, 0)
     assert entry.body == received.body and entry.usage == usage
     assert guard.spent == entry.cost and guard.reserved == 0
@@ -105,7 +105,7 @@ def test_responses_and_embeddings(server: APIServer) -> None:
         assert entry.endpoint == endpoint
         assert entry.predicted_tokens == tokenomy.count_request(received.body, endpoint=endpoint, as_of=AS_OF).tokens
         assert entry.usage == received.usage
-        assert entry.cost == tokenomy.cost_from_usage(received.body["model"], received.usage, as_of=AS_OF).total
+        assert entry.cost == tokenomy.cost_from_usage(received.body["model"], received.usage, as_of=AS_OF).usd
     assert (responses.prompt_tokens, responses.output_tokens) == (wire.new[0].usage["input_tokens"], 9)
     assert embeddings.prompt_tokens == wire.new[1].usage["prompt_tokens"] and embeddings.output_tokens is None
 
@@ -135,7 +135,7 @@ def test_streamed_chat_without_usage_keeps_the_worst_case(server: APIServer) -> 
     """Without include_usage the entry has no billed figures, says why, and the worst case stays spent."""
     guard = Guard(as_of=AS_OF, max_cost_usd=1)
     body = {"model": "gpt-4o-mini", "messages": CHAT, "max_tokens": 11}
-    worst = tokenomy.cost_of_request(tokenomy.count_request(body, as_of=AS_OF)).total
+    worst = tokenomy.cost_of_request(tokenomy.count_request(body, as_of=AS_OF)).usd
     list(guard.wrap(client(server)).chat.completions.create(**body, stream=True))
     (entry,) = guard.ledger.entries
     assert entry.usage is None and entry.prompt_tokens is None and entry.cost is None
@@ -198,7 +198,7 @@ def test_max_prompt_tokens_and_max_cost(server: APIServer) -> None:
     """max_prompt_tokens and max_cost_usd refuse with their own numbers (USD as Decimal)."""
     body = {"model": "gpt-4o-mini", "messages": CHAT, "max_tokens": 100}
     count = tokenomy.count_request(body, as_of=AS_OF)
-    worst = tokenomy.cost_of_request(count).total
+    worst = tokenomy.cost_of_request(count).usd
     with Wire(server) as wire:
         with pytest.raises(RequestOverBudgetError) as prompt:
             Guard(as_of=AS_OF, max_prompt_tokens=count.tokens - 1).wrap(client(server)).chat.completions.create(**body)
@@ -393,7 +393,7 @@ def test_azure_clients(server: APIServer, is_async: bool) -> None:
 def _exact_cost_setup() -> tuple[dict[str, Any], Decimal]:
     """A Responses body the server bills at exactly its worst case (no caching, output = the cap)."""
     body = {"model": "gpt-4o-mini", "input": "Count to three.", "max_output_tokens": 40}
-    worst = tokenomy.cost_of_request(tokenomy.count_request(body, endpoint="/v1/responses", as_of=AS_OF)).total
+    worst = tokenomy.cost_of_request(tokenomy.count_request(body, endpoint="/v1/responses", as_of=AS_OF)).usd
     return body, worst
 
 
@@ -507,7 +507,7 @@ def test_check_runs_the_pre_flight_without_sending() -> None:
     """Guard.check counts a body and raises over a limit, the cost one included, reserving nothing."""
     body = {"model": "gpt-4o-mini", "input": "Count to three.", "max_output_tokens": 40}
     count = tokenomy.count_request(body, endpoint="/v1/responses", as_of=AS_OF)
-    worst = tokenomy.cost_of_request(count).total
+    worst = tokenomy.cost_of_request(count).usd
     assert Guard(as_of=AS_OF, max_cost_usd=worst).check(body, endpoint="/v1/responses") == count
     with pytest.raises(RequestOverBudgetError) as info:
         Guard(as_of=AS_OF, max_cost_usd=worst / 2, on_exceed="warn").check(body, endpoint="responses")

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, TypeAlias, TypeVar, cast
 
 import openai
@@ -38,7 +39,7 @@ from tokenomy._forwarding import forwarding_client, http_library
 from tokenomy.cost import cost_of_request
 from tokenomy.errors import BudgetError, BudgetExceededError, TokenomyError
 from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals, UsageRecord
-from tokenomy.registry import ModelInfo, day_of, resolve
+from tokenomy.registry import ModelInfo, day_of, on_registry_change, resolve
 from tokenomy.requests import RequestCount, count_request
 
 __all__ = ["BudgetWarning", "Guard", "Ledger", "LedgerEntry", "LedgerTotals", "RequestOverBudgetError",
@@ -212,11 +213,7 @@ class Guard:
                 ) -> tuple[RequestCount, Decimal | None, RequestOverBudgetError | None]:  # fmt: skip
         """Count ``body``; the first token limit it breaks; its worst-case cost (with max_cost_usd)."""
         count = count_request(body, endpoint=path, as_of=self.as_of)
-        info = resolve(count.model, count.as_of, warn=False)
-        kind = table("endpoints")["request_counting"][count.endpoint]
-        rules = table("endpoints")["request_output"][kind]
-        what = f"{count.model} request to {count.endpoint}"
-        est = "" if count.exact else " (an estimate)"
+        info, kind, rules, cap_fields = _endpoint_rules(count.model, count.as_of, count.endpoint)
         window, error, output = info.context_window, None, 0
         if not rules.get("output", True):  # input only: each input within the window
             largest = max(count.messages, default=0)
@@ -224,39 +221,44 @@ class Guard:
             if window is not None and largest > window:
                 i = count.messages.index(largest)
                 error = RequestOverBudgetError(largest, window, "context_window",
-                    f"{what}: input {i} has {largest:,} tokens{est}, over the model's {window:,}-token "
-                    "input limit. Nothing was sent: split it (tokenomy.embedding_chunks).",
+                    f"{_what(count)}: input {i} has {largest:,} tokens{_estimated(count)}, over the model's "
+                    f"{window:,}-token input limit. Nothing was sent: split it (tokenomy.embedding_chunks).",
                     count, body)  # fmt: skip
             elif most is not None and count.tokens > most:
                 error = RequestOverBudgetError(count.tokens, most, "request_tokens",
-                    f"{what}: {count.tokens:,} tokens{est}, over the {most:,}-token limit per request. "
-                    "Nothing was sent: send the inputs in smaller batches.", count, body)  # fmt: skip
+                    f"{_what(count)}: {count.tokens:,} tokens{_estimated(count)}, over the {most:,}-token "
+                    "limit per request. Nothing was sent: send the inputs in smaller batches.",
+                    count, body)  # fmt: skip
         else:
-            cap = _body_cap(body, kind)
+            cap = next((body[f] for f in cap_fields if body.get(f) is not None), None)
+            cap = cap if isinstance(cap, int) else None  # count_request has checked the field
             requested = cap if cap is not None else self._reserve(info)
             per_prompt = rules.get("per_prompt", False)  # a list of prompts, each answered alone
             prompt = max(count.messages, default=0) if per_prompt else count.tokens
-            room = None if window is None else max(0, window - prompt)
             if window is not None and prompt + requested > window:
                 said = "requested" if cap is not None else "reserved"
                 error = RequestOverBudgetError(prompt + requested, window, "context_window",
-                    f"{what}: {prompt:,} prompt tokens{est} + {requested:,} output tokens {said} = "
-                    f"{prompt + requested:,}, over the {window:,}-token context window. Nothing was sent: "
-                    "set a smaller max_tokens, shorten the prompt (tokenomy.Budget.fit), or choose a "
-                    "model with a larger window.", count, body)  # fmt: skip
-            bounds = [b for b in (cap, info.max_output_tokens, room) if b is not None]
-            prompts = len(count.messages) if per_prompt else 1
-            output = min(bounds) * _choices(body, rules.get("choices")) * max(prompts, 1) if bounds else -1
+                    f"{_what(count)}: {prompt:,} prompt tokens{_estimated(count)} + {requested:,} output "
+                    f"tokens {said} = {prompt + requested:,}, over the {window:,}-token context window. "
+                    "Nothing was sent: set a smaller max_tokens, shorten the prompt (tokenomy.Budget.fit), "
+                    "or choose a model with a larger window.", count, body)  # fmt: skip
+            if self.max_cost_usd is not None:
+                room = None if window is None else max(0, window - prompt)
+                bounds = [b for b in (cap, info.max_output_tokens, room) if b is not None]
+                prompts = len(count.messages) if per_prompt else 1
+                choices = _choices(body, rules.get("choices"))
+                output = min(bounds) * choices * max(prompts, 1) if bounds else -1
         if error is None and self.max_prompt_tokens is not None and count.tokens > self.max_prompt_tokens:
             error = RequestOverBudgetError(count.tokens, self.max_prompt_tokens, "max_prompt_tokens",
-                f"{what}: {count.tokens:,} prompt tokens{est}, over max_prompt_tokens="
+                f"{_what(count)}: {count.tokens:,} prompt tokens{_estimated(count)}, over max_prompt_tokens="
                 f"{self.max_prompt_tokens:,}. Nothing was sent: shorten the prompt (tokenomy.Budget.fit) "
                 "or raise max_prompt_tokens.", count, body)  # fmt: skip
         if self.max_cost_usd is None or error is not None:
             return count, None, error
         if output < 0:
-            raise BudgetError(f"{what}: the registry knows no window or output cap for {count.model}, so "
-                              "its worst-case cost is unbounded: set max_tokens in the request")  # fmt: skip
+            raise BudgetError(f"{_what(count)}: the registry knows no window or output cap for "
+                              f"{count.model}, so its worst-case cost is unbounded: set max_tokens in the "
+                              "request")  # fmt: skip
         return count, cost_of_request(count, output_tokens=output).usd, error
 
     def _reserve(self, info: ModelInfo) -> int:
@@ -327,11 +329,25 @@ def _usd(value: Decimal | float | int | str) -> Decimal:
     return amount
 
 
-def _body_cap(body: Mapping[str, Any], kind: str) -> int | None:
-    """The output one choice may use, as the body caps it (count_request has checked the field)."""
-    fields = table("endpoints")["output_cap_fields"].get(kind, [])
-    cap = next((body[f] for f in fields if body.get(f) is not None), None)
-    return cap if isinstance(cap, int) else None
+@lru_cache(maxsize=1024)  # a client sends a few models to a few endpoints
+def _endpoint_rules(model: str, as_of: date | None, endpoint: str
+                    ) -> tuple[ModelInfo, str, Mapping[str, Any], tuple[str, ...]]:  # fmt: skip
+    """A counted request's model facts, endpoint kind, ``[request_output]`` rules and output cap
+    fields (``data/endpoints.toml``)."""
+    kind = table("endpoints")["request_counting"][endpoint]
+    fields = tuple(table("endpoints")["output_cap_fields"].get(kind, ()))
+    return resolve(model, as_of, warn=False), kind, table("endpoints")["request_output"][kind], fields
+
+
+on_registry_change(_endpoint_rules.cache_clear)
+
+
+def _what(count: RequestCount) -> str:
+    return f"{count.model} request to {count.endpoint}"
+
+
+def _estimated(count: RequestCount) -> str:
+    return "" if count.exact else " (an estimate)"
 
 
 def _choices(body: Mapping[str, Any], field: str | None) -> int:

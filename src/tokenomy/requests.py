@@ -18,6 +18,7 @@ from typing import Any
 from tokenomy._args import check_bool
 from tokenomy._content import ImageDimensions
 from tokenomy._data import table
+from tokenomy._plainchat import PlainChats
 from tokenomy._results import get
 from tokenomy._shapes import as_mapping, is_sequence, text_value
 from tokenomy.counter import PromptCounter
@@ -27,7 +28,7 @@ from tokenomy.messages import count_chat_messages, count_chat_request_parts
 from tokenomy.preflight import check_request
 from tokenomy.registry import ModelInfo, resolve
 from tokenomy.report import html_list, html_table
-from tokenomy.rules import format_name, rules_for
+from tokenomy.rules import FormatRules, format_name, rules_for
 from tokenomy.tokenizer import encoding_for
 
 
@@ -141,7 +142,7 @@ def count_request(
     >>> count_request({"model": "gpt-4o-2024-08-06", "input": "Hi"}, endpoint="/v1/responses").tokens
     8
     """
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         dumped = as_mapping(body, "body")
         body = dumped
     check_bool(require_zero_retention, "require_zero_retention")
@@ -154,10 +155,20 @@ def count_request(
     if not isinstance(model, str) or not model:
         raise MessageFormatError("body.model", "a request body needs a 'model' string")
     info = resolve(model, as_of)
+    if path == _CHAT:
+        plain = _PLAIN.count(body, info, path, require_zero_retention)
+        if plain is not None:
+            return plain
+    return _count_resolved(body, info, path, require_zero_retention, dimensions)
+
+
+def _count_resolved(body: Mapping[str, Any], info: ModelInfo, path: str, strict: bool,
+                    dimensions: ImageDimensions | None = None) -> RequestCount:  # fmt: skip
+    """count_request of ``body`` once its model is resolved (and any retirement warned of)."""
     kind = table("endpoints")["request_counting"][path]
     try:
         if kind in ("chat", "responses"):
-            counted = _count_conversation(body, info, path, kind, image_dimensions)
+            counted = _count_conversation(body, info, path, kind, dimensions)
         else:
             counted = _count_plain(body, info, path, kind)
     except TokenomyError:
@@ -167,10 +178,19 @@ def count_request(
         raise MessageFormatError("body", problem) from None
     uses = {use for use, feature in (("image_input", "image"), ("file_input", "file"))
             if feature in counted.features}  # fmt: skip
-    compliance = _preflight(path, info, frozenset(uses), require_zero_retention)
+    compliance = _preflight(path, info, frozenset(uses), strict)
     if compliance:
         counted = dataclasses.replace(counted, notes=tuple(dict.fromkeys((*counted.notes, *compliance))))
     return counted
+
+
+def _rules_of(info: ModelInfo) -> FormatRules:
+    """The prompt rules ``info`` counts under now (the default format's when its family has none)."""
+    return rules_for(format_name(info) or table("chat")["default_format"], info.family)
+
+
+_CHAT = "/v1/chat/completions"
+_PLAIN = PlainChats(_count_resolved, _rules_of)  # the framings of plain chats met so far
 
 
 _PREFLIGHT: dict[tuple[str, str, date, frozenset[str], bool], tuple[str, ...]] = {}
