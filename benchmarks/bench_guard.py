@@ -23,10 +23,21 @@ openai = pytest.importorskip("openai")
 
 from tokenomy.openai import Guard  # noqa: E402
 
-CHAT = [
-    {"role": "system", "content": "You are a concise assistant for a bookshop."},
-    {"role": "user", "content": "Summarise the plot of Pride and Prejudice in two sentences, please."},
-]
+SYSTEM = {"role": "system", "content": "You are a concise assistant for a bookshop."}
+TITLES = ["Pride and Prejudice", "Moby-Dick", "Middlemarch", "Bleak House", "Jane Eyre", "Emma",
+          "Great Expectations", "War and Peace", "Anna Karenina", "Don Quixote", "Ulysses", "Dracula",
+          "Frankenstein", "Persuasion", "Wuthering Heights", "The Odyssey", "Madame Bovary"]  # fmt: skip
+# the same instructions, a new question each time: as a chat service sends them (nothing is
+# counted from a cache of the previous request)
+QUESTIONS = [f"Summarise the plot of {title} in {n} sentences, please." for n in ("two", "three", "four")
+             for title in TITLES]  # fmt: skip
+
+
+def chats() -> Iterator[list[dict[str, str]]]:
+    """Endless chats of the benchmark's shape, each with the next question."""
+    while True:
+        for question in QUESTIONS:
+            yield [SYSTEM, {"role": "user", "content": question}]
 KINDS = ["unwrapped", "guarded", "guarded, max_cost_usd"]
 
 
@@ -58,8 +69,8 @@ def _client(url: str, kind: str) -> Any:
 @pytest.mark.parametrize("kind", KINDS)
 def test_chat_round_trip(benchmark, server_url: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "openai-guard: chat completion round trip"
-    client = _client(server_url, kind)
-    call = lambda: client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60)  # noqa: E731
+    client, chat = _client(server_url, kind), chats()
+    call = lambda: client.chat.completions.create(model="gpt-4o-mini", messages=next(chat), max_tokens=60)  # noqa: E731
     for _ in range(20):  # connection and caches warm before timing
         call()
     reply = benchmark(call)
@@ -69,11 +80,11 @@ def test_chat_round_trip(benchmark, server_url: str, kind: str) -> None:  # type
 @pytest.mark.parametrize("kind", KINDS)
 def test_streamed_round_trip(benchmark, server_url: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "openai-guard: streamed chat completion with usage"
-    client = _client(server_url, kind)
+    client, chat = _client(server_url, kind), chats()
 
     def call() -> list[Any]:
-        return list(client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60, stream=True,
-                                                   stream_options={"include_usage": True}))  # fmt: skip
+        return list(client.chat.completions.create(model="gpt-4o-mini", messages=next(chat), max_tokens=60,
+                                                   stream=True, stream_options={"include_usage": True}))  # fmt: skip
 
     for _ in range(20):
         call()
@@ -86,10 +97,12 @@ def interleaved(rounds: int) -> None:
     for url in _server():
         clients = {kind: _client(url, kind) for kind in KINDS}
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        chat = chats()
         for i in range(rounds + 50):
+            messages = next(chat)  # each client sends the same chat in a round
             for kind in KINDS if i % 2 else KINDS[::-1]:
                 start = time.perf_counter()
-                clients[kind].chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=60)
+                clients[kind].chat.completions.create(model="gpt-4o-mini", messages=messages, max_tokens=60)
                 if i >= 50:  # the first 50 warm connections and caches
                     times[kind].append(time.perf_counter() - start)
         base = statistics.median(times["unwrapped"])

@@ -34,11 +34,12 @@ FIELDS = st.dictionaries(
     st.sampled_from(["max_tokens", "max_completion_tokens", "n", "temperature", "top_p", "stream",
                      "user", "seed", "stop", "tool_choice", "reasoning_effort", "store", "metadata",
                      "stream_options", "response_format", "service_tier", "parallel_tool_calls"]),
-    SCALAR | st.dictionaries(st.sampled_from(["include_usage", "type", "x"]), SCALAR, max_size=2),
+    SCALAR | st.dictionaries(st.sampled_from(["include_usage", "type", "x"]), SCALAR, max_size=2)
+    | st.lists(TEXT, max_size=2) | st.tuples(TEXT),  # not plain: counted whole
     max_size=4,
 )  # fmt: skip
-MESSAGES = st.lists(st.fixed_dictionaries({"role": st.sampled_from(table("chat")["plain_roles"]),
-                                           "content": TEXT}), min_size=1, max_size=5)  # fmt: skip
+ROLE = st.sampled_from(table("chat")["plain_roles"]) | st.sampled_from(["tool", "function", None, 5])
+MESSAGES = st.lists(st.fixed_dictionaries({"role": ROLE, "content": TEXT}), min_size=1, max_size=5)
 
 
 def whole(body: dict[str, Any], model: str, day: date, strict: bool = False) -> Any:
@@ -64,8 +65,12 @@ def test_a_plain_chat_counts_as_the_whole_body_does(model: str, day: date, messa
     expected = outcome(lambda: whole(body, model, day, strict))
     for _ in range(2):  # the framing counted, then remembered
         assert outcome(lambda: count_request(body, as_of=day, require_zero_retention=strict)) == expected
-    if isinstance(expected, dict):  # counted, and through the memo
-        assert _PLAIN.count(body, resolve(model, day, warn=False), CHAT, strict) is not None
+    plain = all(m["role"] in table("chat")["plain_roles"] for m in messages) and all(
+        type(v) in (str, int, float, bool, type(None)) or (type(v) is dict and not any(
+            isinstance(x, (dict, list, tuple)) for x in v.values())) for v in fields.values())  # fmt: skip
+    if isinstance(expected, dict):  # counted, through the memo if plain
+        memo = _PLAIN.count(body, resolve(model, day, warn=False), CHAT, strict)
+        assert (memo is not None) == plain and (memo is None or memo.to_dict() == expected)
 
 
 def test_the_framing_is_counted_once_per_shape() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 from tokenomy._data import table
 from tokenomy.errors import TokenomyError
@@ -22,6 +22,9 @@ from tokenomy.rules import FormatRules
 from tokenomy.tokenizer import encoding_for
 
 _R = TypeVar("_R")  # RequestCount, which is defined where the whole count is
+# a shape's model facts and rules (kept, so that their ids stay theirs), its framing (None: not a
+# plain chat) and its encoding
+_Found: TypeAlias = "tuple[ModelInfo, FormatRules, _R | None, str]"
 _MOST_SHAPES = 4096  # shapes remembered before the memo starts again (bounded memory)
 # field values a plain chat's framing is keyed by (a dict of them too: stream_options)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -37,7 +40,7 @@ class PlainChats(Generic[_R]):
     def __init__(self, count_whole: Callable[[Mapping[str, Any], ModelInfo, str, bool], _R],
                  rules_of: Callable[[ModelInfo], FormatRules]) -> None:  # fmt: skip
         self._count_whole, self._rules_of = count_whole, rules_of
-        self._framings: dict[tuple[Any, ...], tuple[ModelInfo, FormatRules, _R]] = {}
+        self._framings: dict[tuple[Any, ...], _Found[_R]] = {}
         self._lock = threading.Lock()
         self._roles = frozenset(table("chat")["plain_roles"])
 
@@ -45,49 +48,75 @@ class PlainChats(Generic[_R]):
         """``count_whole(body, info, path, strict)`` if ``body`` is a plain chat, else None (count it
         whole); ``strict`` is count_request's require_zero_retention."""
         messages = body.get("messages")
-        if type(messages) is not list or not messages or type(body) is not dict or info.encoding is None:
+        if type(messages) is not list or not messages or type(body) is not dict:
             return None
-        roles, contents, plain = [], [], self._roles
-        for message in messages:
+        roles, contents = [], []
+        for message in messages:  # the roles are checked once per shape, in _framing
             if type(message) is not dict or len(message) != 2:
                 return None
-            role, content = message.get("role"), message.get("content")
-            if type(content) is not str or type(role) is not str or role not in plain:
+            content = message.get("content")
+            if type(content) is not str:
                 return None
-            roles.append(role)
+            roles.append(message.get("role"))
             contents.append(content)
         rules = self._rules_of(info)
         # every field but the contents, types included (True == 1 == 1.0 count apart)
-        fields: list[Any] = []
-        for name, value in body.items():
-            kind = type(value)
-            if kind is dict:  # stream_options, a json_object format: flat ones only
-                if not all(type(v) in _SCALARS for v in value.values()):
-                    return None
-                value = tuple((k, v, type(v)) for k, v in value.items())
-            elif kind not in _SCALARS:
-                if name == "messages":
-                    continue
+        fields = tuple([(name, value, type(value)) for name, value in body.items() if name != "messages"])
+        try:
+            key: tuple[Any, ...] = (path, id(info), id(rules), strict, tuple(roles), fields)
+            found = self._framings.get(key)
+        except TypeError:  # a dict among the fields (stream_options), or an unhashable role
+            key, found = self._frozen(path, info, rules, strict, roles, fields)
+            if not key:
                 return None
-            fields += (name, value, kind)
-        frozen = (path, id(info), id(rules), strict, tuple(roles), tuple(fields))
-        found = self._framings.get(frozen)
         if found is None or found[0] is not info or found[1] is not rules:
-            skeleton = {**body, "messages": [{"role": role, "content": ""} for role in roles]}
-            try:
-                framing = self._count_whole(skeleton, info, path, strict)
-            except TokenomyError:  # the body counted whole raises its own error
-                return None
-            with self._lock:
-                if len(self._framings) >= _MOST_SHAPES:
-                    self._framings.clear()
-                self._framings[frozen] = (info, rules, framing)  # info and rules kept: their ids stay theirs
-        else:
-            framing = found[2]
-        tok = encoding_for(info.encoding)
+            found = self._framing(key, body, info, rules, path, strict, roles)
+        framing = found[2]
+        if framing is None:
+            return None
+        tok = encoding_for(found[3])
         counts = [tok.count_cached(content) for content in contents]
         result: Any = object.__new__(type(framing))  # a frozen dataclass: filled as a copy would be
         own = framing.__dict__
         result.__dict__.update(own, tokens=own["tokens"] + sum(counts),
                                messages=tuple(map(int.__add__, own["messages"], counts)))  # fmt: skip
         return cast("_R", result)
+
+    def _frozen(self, path: str, info: ModelInfo, rules: FormatRules, strict: bool, roles: list[Any],
+                fields: tuple[tuple[str, Any, type], ...]
+                ) -> tuple[tuple[Any, ...], _Found[_R] | None]:  # fmt: skip
+        """The key of a body with flat dicts among its fields, and its framing if known; ``()`` if
+        a field or a role cannot be a key."""
+        flat = []
+        for name, value, kind in fields:
+            if kind is dict:
+                if not all(type(v) in _SCALARS for v in value.values()):
+                    return (), None
+                value = tuple((k, v, type(v)) for k, v in value.items())
+            elif kind not in _SCALARS:  # a list (tools) or an object: not a plain chat
+                return (), None
+            flat.append((name, value, kind))
+        if not all(type(role) is str for role in roles):
+            return (), None
+        key = (path, id(info), id(rules), strict, tuple(roles), tuple(flat))
+        return key, self._framings.get(key)
+
+    def _framing(self, key: tuple[Any, ...], body: Mapping[str, Any], info: ModelInfo, rules: FormatRules,
+                 path: str, strict: bool, roles: list[Any]) -> _Found[_R]:  # fmt: skip
+        """Count the framing of a new shape (None: not a plain chat, or one the whole count refuses)."""
+        framing: _R | None = None
+        plain = all(role in self._roles for role in roles) and all(
+            kind in _SCALARS or kind is dict for _, _, kind in key[5])  # fmt: skip
+        encoding = info.encoding or ""
+        if plain and encoding:
+            skeleton = {**body, "messages": [{"role": role, "content": ""} for role in roles]}
+            try:
+                framing = self._count_whole(skeleton, info, path, strict)
+            except TokenomyError:  # the body counted whole raises its own error
+                return info, rules, None, encoding  # not remembered: errors are raised afresh each time
+        found = (info, rules, framing, encoding)
+        with self._lock:
+            if len(self._framings) >= _MOST_SHAPES:
+                self._framings.clear()
+            self._framings[key] = found
+        return found

@@ -34,6 +34,9 @@ def get(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None), Decimal})
+
+
 def frozen(value: Any) -> Any:
     """``value`` with every mapping made a read-only ``MappingProxyType`` and every list a tuple,
     all the way down, for a field of a frozen result.
@@ -41,6 +44,8 @@ def frozen(value: Any) -> Any:
     >>> frozen({"a": [1, {"b": 2}]})
     mappingproxy({'a': (1, mappingproxy({'b': 2}))})
     """
+    if type(value) in _ATOMS:  # most leaves: no ABC check
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({k: frozen(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
