@@ -40,14 +40,6 @@ KNOWN_MISSING = frozenset({
     "tokenomy.ImageCount", "tokenomy.LineIssue", "tokenomy.MessageCount", "tokenomy.ModerationPlan",
     "tokenomy.Price", "tokenomy.ReconciledRequest", "tokenomy.RequestCount", "tokenomy.Truncation",
     "tokenomy.UnitCost",
-    # errors (src/tokenomy/errors.py)
-    "tokenomy.BudgetError", "tokenomy.BudgetExceededError", "tokenomy.DatasetError",
-    "tokenomy.EncodingError", "tokenomy.EncodingFileError", "tokenomy.EncodingUnavailableError",
-    "tokenomy.EndpointShutDownError", "tokenomy.ImageError", "tokenomy.InputFileError",
-    "tokenomy.InvalidArgumentError", "tokenomy.MessageFormatError", "tokenomy.PriceUnavailableError",
-    "tokenomy.RegistryError", "tokenomy.ResultFormatError", "tokenomy.TokenomyError",
-    "tokenomy.UnknownEncodingError", "tokenomy.UnknownEndpointError", "tokenomy.UnknownModelError",
-    "tokenomy.UnsupportedModelError", "tokenomy.ZeroRetentionError",
     # tokenomy.openai (src/tokenomy/openai.py, src/tokenomy/ledger.py)
     "tokenomy.openai.BudgetWarning", "tokenomy.openai.LedgerTotals", "tokenomy.openai.UsageRecord",
     # tokenomy.dask (src/tokenomy/dask.py)
