@@ -77,12 +77,6 @@ NOT_ROWS: dict[str, set[str]] = {
 }
 # Files written from one source, named in their opening comment ("# Source: ...").
 WHOLE_FILE_SOURCE = {"canaries.toml", "encodings.toml"}
-# Rows whose source is only in a comment, or nowhere (their files belong to other work): each
-# gets a `source` (or an entry in the file's [sources] table) and leaves this set; the test of a
-# listed row fails once it passes, so the set cannot go stale.
-KNOWN_UNSOURCED = {
-    "endpoints.toml": {"aliases", "output_cap_fields"},
-}  # fmt: skip
 
 
 def display(path: tuple[Any, ...]) -> str:
@@ -171,14 +165,7 @@ def _source(file: str, path: str, row: Any) -> str | None:
 
 
 def _source_params() -> list[Any]:
-    out = []
-    for file in sorted(ROWS):
-        for path, row in rows(file):
-            marks = []
-            if path in KNOWN_UNSOURCED.get(file, ()):
-                marks = [pytest.mark.xfail(strict=True, reason=f"{file} {path}: no source key (issue 18)")]
-            out.append(pytest.param(file, path, row, id=f"{file}:{path}", marks=marks))
-    return out
+    return [pytest.param(file, path, row, id=f"{file}:{path}") for file in sorted(ROWS) for path, row in rows(file)]
 
 
 @pytest.mark.parametrize(("file", "path", "row"), _source_params())
@@ -187,12 +174,6 @@ def test_row_has_a_source(file: str, path: str, row: Any) -> None:
     or, for a file written from one source, the opening comment's ``# Source:`` line."""
     source = _source(file, path, row)
     assert source and source.strip(), f"{file} {path} names no source"
-
-
-def test_known_unsourced_rows_exist() -> None:
-    """KNOWN_UNSOURCED names rows that exist (a renamed row leaves it)."""
-    for file, paths in KNOWN_UNSOURCED.items():
-        assert paths <= {path for path, _ in rows(file)}, file
 
 
 @pytest.mark.parametrize("file", sorted(FILES))

@@ -72,7 +72,14 @@ def canaries_digest() -> str:
 
 @dataclass(frozen=True)
 class BackendStatus:
-    """Which backend serves an encoding, and why."""
+    """Which backend serves an encoding, and why.
+
+    >>> import tokenomy
+    >>> n = tokenomy.count("hi", model="gpt-4o")
+    >>> status = backend_info()["o200k_base"]
+    >>> status.encoding, status.backend in ("tiktoken", "toktok"), bool(status.version and status.reason)
+    ('o200k_base', True, True)
+    """
 
     encoding: str
     backend: str

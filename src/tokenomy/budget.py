@@ -29,7 +29,15 @@ STRATEGIES = ("drop_oldest", "truncate_longest", "drop_middle")
 @dataclass(frozen=True)
 class BudgetReport:
     """Prompt tokens against the budget, with a per-message breakdown; ``exact`` and ``notes`` as
-    :class:`~tokenomy.RequestCount` gives them for the count."""
+    :class:`~tokenomy.RequestCount` gives them for the count.
+
+    >>> budget = Budget("gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    >>> report = budget.check([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
+    >>> report.per_message, report.prompt_tokens, report.fits
+    ((7, 5), 15, True)
+    >>> report.limit == report.context_window - report.reserve_output, report.remaining, report.overflow
+    (True, 126961, 0)
+    """
 
     model: str
     snapshot: str
@@ -98,6 +106,17 @@ class FitResult:
 
     ``messages`` is what to send; ``dropped`` holds ``(index, message)`` and ``truncated``
     ``(index, Truncation)`` pairs, indices into the messages given to :meth:`Budget.fit`.
+
+    >>> budget = Budget("gpt-4-0613", as_of=date(2024, 1, 1))  # 8,192 tokens, 1,024 kept for output
+    >>> history = [{"role": "system", "content": "Be brief."},
+    ...            {"role": "user", "content": "Summarise: " + "word " * 8000},
+    ...            {"role": "assistant", "content": "Done."},
+    ...            {"role": "user", "content": "Now in French?"}]
+    >>> result = budget.fit(history)
+    >>> [index for index, _ in result.dropped], [m["content"] for m in result.messages]
+    ([1], ['Be brief.', 'Done.', 'Now in French?'])
+    >>> result.report.fits, result.truncated
+    (True, ())
     """
 
     messages: tuple[Any, ...]
@@ -128,7 +147,16 @@ class Section:
 @dataclass(frozen=True)
 class Allocation(Picklable):
     """Tokens given to each section, their texts, and what each lost (read-only mappings by
-    section name)."""
+    section name).
+
+    >>> budget = Budget("gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    >>> plan = budget.allocate([Section("question", "What is BPE?", priority=9),
+    ...                         Section("docs", "Byte pair encoding merges pairs. " * 40, max_tokens=20)])
+    >>> dict(plan.tokens), plan.total_tokens, list(plan.truncations)
+    ({'question': 5, 'docs': 20}, 25, ['docs'])
+    >>> plan.texts["docs"][-16:], plan.truncations["docs"].dropped_tokens
+    ('pairs. Byte pair', 221)
+    """
 
     tokens: Mapping[str, int]
     texts: Mapping[str, str]

@@ -141,6 +141,27 @@ class Calibration(Picklable):
     for :func:`~tokenomy.load_rules` or ``TOKENOMY_RULES``; a group whose constants were kept gets
     a table with a note only, which changes no count; ``layer`` is the same rules as read-only
     mappings. ``exact_before``/``exact_after`` are shares of the held-out requests.
+
+    Here the API bills one token per message more than the built-in rules count:
+
+    >>> from tokenomy import reconcile
+    >>> sizes = [1, 2, 3, 4] * 4
+    >>> hi = {"role": "user", "content": "Hi"}
+    >>> requests = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+    ...              "body": {"model": "gpt-4o-2024-08-06", "messages": [hi] * n}}
+    ...             for i, n in enumerate(sizes)]
+    >>> billed = [{"custom_id": f"r{i}", "response": {"status_code": 200, "body": {
+    ...              "usage": {"prompt_tokens": 3 + 6 * n, "completion_tokens": 1}}}}
+    ...           for i, n in enumerate(sizes)]
+    >>> calibration = reconcile(requests, billed, as_of="2025-06-01").calibrate()
+    >>> calibration.changed, calibration.held_out, calibration.exact_before, calibration.exact_after
+    (True, 7, 0.0, 1.0)
+    >>> for line in calibration.rules.splitlines()[3:7]:  # after two comment lines and a blank one
+    ...     print(line)
+    [formats.chatml.families.gpt-4o]
+    source = "tokenomy calibration on usage billed for 16 requests"
+    calibrated_on = "9 requests fitted; 7 held out, exact 0 -> 7"
+    tokens_per_message = 4
     """
 
     groups: tuple[CalibratedGroup, ...]

@@ -34,7 +34,15 @@ _MIN_FILL = 0.8
 
 @dataclass(frozen=True)
 class Chunk:
-    """One piece of the input: ``text == input[start:end]``, ``tokens`` counted on its own."""
+    """One piece of the input: ``text == input[start:end]``, ``tokens`` counted on its own.
+
+    >>> doc = "One short line. Another sentence follows here, and it is longer. The end is near."
+    >>> pieces = list(chunk(doc, 16, model="gpt-4o"))
+    >>> [(piece.index, piece.start, piece.end, piece.tokens) for piece in pieces]
+    [(0, 0, 64, 14), (1, 64, 81, 5)]
+    >>> all(doc[piece.start:piece.end] == piece.text for piece in pieces)
+    True
+    """
 
     text: str
     start: int

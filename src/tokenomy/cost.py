@@ -43,6 +43,13 @@ class Cost(Picklable):
     part; ``rates`` are the USD prices per 1M tokens used. ``output_is_bound`` marks an output
     figure taken from the request's ``max_tokens`` (an upper bound, not an estimate); ``exact`` is
     False when the token counts priced are not exact, and ``notes`` lists every assumption used.
+
+    >>> cost = estimate_cost("gpt-4o-2024-08-06", 2_000, output_tokens=500, cached_input_tokens=1_000,
+    ...                      as_of=date(2025, 1, 1))
+    >>> cost.input_usd, cost.cached_input_usd, cost.output_usd, cost.usd
+    (Decimal('0.0025'), Decimal('0.00125'), Decimal('0.005'), Decimal('0.00875'))
+    >>> dict(cost.rates), cost.exact, cost.notes
+    ({'input': Decimal('2.5'), 'cached_input': Decimal('1.25'), 'output': Decimal('10')}, True, ())
     """
 
     model: str
@@ -327,7 +334,14 @@ def cost_of_request(
 @dataclass(frozen=True)
 class UnitCost:
     """A non-token price: images, characters of speech, minutes of audio. ``usd`` is what
-    ``quantity`` of ``unit`` cost at ``rate`` USD per unit."""
+    ``quantity`` of ``unit`` cost at ``rate`` USD per unit.
+
+    >>> cost = image_cost("dall-e-3", size="1024x1792", quality="hd", n=2)
+    >>> cost.quantity, cost.unit, cost.rate, cost.usd
+    (Decimal('2'), 'image', Decimal('0.12'), Decimal('0.24'))
+    >>> speech_cost("tts-1", "Hello, world!").quantity
+    Decimal('13')
+    """
 
     model: str
     usd: Decimal

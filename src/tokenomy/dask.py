@@ -48,7 +48,15 @@ def _require() -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerSpec:
-    """What a worker needs: no Encoding objects, just names and where the vocabularies are."""
+    """What a worker needs: no Encoding objects, just names and where the vocabularies are.
+
+    :func:`count_tokens` sends one with each partition; it pickles small:
+
+    >>> import pickle
+    >>> spec = WorkerSpec("text", "gpt-4o", date(2025, 1, 1), encodings_dir=None)
+    >>> pickle.loads(pickle.dumps(spec)) == spec, len(pickle.dumps(spec)) < 200
+    (True, True)
+    """
 
     kind: str
     model: str | None
@@ -119,6 +127,15 @@ def analyze(
     ``dask.bag`` of records, or a ``dask.dataframe`` table whose rows are records (columns such as
     ``text``, ``messages``, ``model``, ``custom_id``/``url``/``body``; JSON text in them is
     decoded). ``scheduler`` is a Dask scheduler address; by default a local cluster of processes.
+
+    >>> import dask.bag as db
+    >>> lines = [{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+    ...           "body": {"model": "gpt-4o-mini-2024-07-18", "max_tokens": 10,
+    ...                    "messages": [{"role": "user", "content": "Hello"}]}}]
+    >>> report = analyze(db.from_sequence(lines), "batch", as_of=date(2025, 1, 1),
+    ...                  scheduler="sync")  # Dask's single-thread scheduler: no cluster for a tiny bag
+    >>> report.records, report.total_tokens, report.models[0].output_tokens_bound
+    (1, 8, 10)
     """
     db = _require()
     spec = make_spec(kind, model, as_of=as_of, max_line_bytes=max_line_bytes)
@@ -174,6 +191,11 @@ def count_tokens(collection: Any, *, model: str = "gpt-4o") -> Any:
     """A lazy collection of token counts: a ``dask.bag`` of strings, or a dask Series of strings.
 
     Counts are exact and special-token look-alikes are text, as in :func:`tokenomy.count`.
+
+    >>> import dask.bag as db
+    >>> counts = count_tokens(db.from_sequence(["hello world", "<|endoftext|>"]), model="gpt-4o")
+    >>> counts.compute(scheduler="sync")  # or on a cluster: distributed.Client(...), then .compute()
+    [2, 7]
     """
     db = _require()
     folder = encodings_dir()
@@ -212,6 +234,19 @@ def reconcile(
     ``requests`` are Batch input files or globs (line numbers are per file); ``results`` the
     Batch output file, or its lines, indexed on this machine. ``scheduler`` is a Dask scheduler
     address (``"sync"``: Dask's single-thread scheduler); by default a local cluster of processes.
+
+    >>> import json, tempfile
+    >>> line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+    ...         "body": {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}}
+    >>> billed = [{"custom_id": "a", "response": {"status_code": 200, "body": {
+    ...              "usage": {"prompt_tokens": 8, "completion_tokens": 2}}}}]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     requests = Path(folder, "input.jsonl")
+    ...     _ = requests.write_text(json.dumps(line) + "\\n", encoding="utf-8")
+    ...     result = reconcile(requests, billed, as_of="2025-06-01", scheduler="sync")
+    >>> row = result.requests[0]
+    >>> row.line, row.predicted_tokens, row.billed_tokens, result.accuracy().equal
+    (1, 8, 8, 1)
     """
     db = _require()
     index = index_results(results)

@@ -199,7 +199,15 @@ def embed_long(
 @dataclass(frozen=True)
 class EmbeddingInputCount:
     """Tokens of an embeddings request's ``input`` (exact), and in ``notes`` each limit it breaks:
-    ``ok`` is True when there is none."""
+    ``ok`` is True when there is none.
+
+    >>> result = count_embedding_input(["hello world", ""], model="text-embedding-3-small",
+    ...                                as_of=date(2025, 1, 1))
+    >>> result.tokens, result.per_input, result.limit, result.over_limit, result.ok
+    (2, (2, 0), 8191, (), False)
+    >>> result.notes
+    ('input 1 is empty; the endpoint rejects empty input',)
+    """
 
     tokens: int
     per_input: tuple[int, ...]

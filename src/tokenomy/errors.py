@@ -57,7 +57,15 @@ def short(value: object, limit: int = 80) -> str:
 
 
 class TokenomyError(Exception):
-    """Root of every error raised by tokenomy; only its subclasses are raised."""
+    """Root of every error raised by tokenomy; only its subclasses are raised.
+
+    >>> from tokenomy import count
+    >>> try:
+    ...     count("hello", model="gpt-4o-mni")
+    ... except TokenomyError as error:  # whatever went wrong inside tokenomy
+    ...     print(type(error).__name__)
+    UnknownModelError
+    """
 
     __str__ = Exception.__str__
 
@@ -74,7 +82,15 @@ def _rebuild(cls: type[TokenomyError], args: tuple[Any, ...], state: dict[str, A
 
 
 class UnknownModelError(TokenomyError, KeyError):
-    """No model, alias, fine-tune name or known prefix matches ``name``."""
+    """No model, alias, fine-tune name or known prefix matches ``name``.
+
+    >>> from tokenomy import model_info
+    >>> try:
+    ...     model_info("gpt-4o-mni", as_of=date(2025, 1, 1))
+    ... except KeyError as error:  # UnknownModelError is a KeyError too
+    ...     print(error.name, "->", error.close[0])
+    gpt-4o-mni -> gpt-4o-mini
+    """
 
     def __init__(self, name: str, close: Sequence[str] = ()) -> None:
         self.name, self.close = name, tuple(close)
@@ -88,7 +104,15 @@ class UnknownModelError(TokenomyError, KeyError):
 
 
 class UnknownEncodingError(TokenomyError, KeyError):
-    """No tokenizer encoding (``cl100k_base``, ``o200k_base``, ...) is named ``name``."""
+    """No tokenizer encoding (``cl100k_base``, ``o200k_base``, ...) is named ``name``.
+
+    >>> from tokenomy import Tokenizer
+    >>> try:
+    ...     Tokenizer("cl100k")
+    ... except KeyError as error:  # UnknownEncodingError is a KeyError too
+    ...     print(error.name, "->", error.close)
+    cl100k -> ('cl100k_base',)
+    """
 
     def __init__(self, name: str, close: Sequence[str] = (), known: Sequence[str] = ()) -> None:
         self.name, self.close, self.known = name, tuple(close), tuple(known)
@@ -102,7 +126,15 @@ class UnknownEncodingError(TokenomyError, KeyError):
 
 
 class UnsupportedModelError(TokenomyError, ValueError):
-    """The model exists but cannot do what was asked (no text tokenizer, wrong endpoint)."""
+    """The model exists but cannot do what was asked (no text tokenizer, wrong endpoint).
+
+    >>> from tokenomy import check_request
+    >>> try:
+    ...     check_request("/v1/chat/completions", model="dall-e-3", as_of=date(2025, 1, 1))
+    ... except ValueError as error:  # UnsupportedModelError is a ValueError too
+    ...     print(error)
+    model 'dall-e-3': is of kind 'image'; ... send it to /v1/images/generations instead
+    """
 
     def __init__(self, name: str, reason: str) -> None:
         self.name, self.reason = name, reason
@@ -110,7 +142,15 @@ class UnsupportedModelError(TokenomyError, ValueError):
 
 
 class UnknownEndpointError(TokenomyError, KeyError):
-    """No API path tokenomy knows matches ``path``."""
+    """No API path tokenomy knows matches ``path``.
+
+    >>> from tokenomy import endpoint_info
+    >>> try:
+    ...     endpoint_info("/v1/chat/complete", as_of=date(2025, 1, 1))
+    ... except KeyError as error:  # UnknownEndpointError is a KeyError too
+    ...     print(error.path, "->", error.close[0])
+    /v1/chat/complete -> /v1/chat/completions
+    """
 
     def __init__(self, path: str, close: Sequence[str] = ()) -> None:
         self.path, self.close = path, tuple(close)
@@ -121,7 +161,15 @@ class UnknownEndpointError(TokenomyError, KeyError):
 
 
 class EndpointShutDownError(TokenomyError, ValueError):
-    """The API path no longer accepts requests on the date asked about."""
+    """The API path no longer accepts requests on the date asked about.
+
+    >>> from tokenomy import check_request
+    >>> try:
+    ...     check_request("/v1/edits", as_of=date(2024, 6, 1))
+    ... except ValueError as error:  # EndpointShutDownError is a ValueError too
+    ...     print(error.shutdown_on, "->", error.replacement)
+    2024-01-04 -> /v1/chat/completions
+    """
 
     def __init__(self, path: str, shutdown_on: date, as_of: date, replacement: str | None) -> None:
         self.path, self.shutdown_on, self.as_of, self.replacement = path, shutdown_on, as_of, replacement
@@ -133,7 +181,15 @@ class EndpointShutDownError(TokenomyError, ValueError):
 
 
 class ZeroRetentionError(TokenomyError, ValueError):
-    """Zero data retention was required, but the request cannot be covered by it."""
+    """Zero data retention was required, but the request cannot be covered by it.
+
+    >>> from tokenomy import check_request
+    >>> try:
+    ...     check_request("/v1/assistants", as_of=date(2025, 1, 1), require_zero_retention=True)
+    ... except ValueError as error:  # ZeroRetentionError is a ValueError too
+    ...     print(error.reasons[0])
+    /v1/assistants is not eligible for zero data retention: data is kept until deleted ...
+    """
 
     def __init__(self, path: str, reasons: Sequence[str]) -> None:
         self.path, self.reasons = path, tuple(reasons)
@@ -145,11 +201,33 @@ class ZeroRetentionError(TokenomyError, ValueError):
 
 
 class EncodingError(TokenomyError):
-    """A tokenizer encoding could not be provided."""
+    """A tokenizer encoding could not be provided: a vocabulary file is missing or corrupt.
+
+    >>> from tokenomy import set_encodings_dir
+    >>> try:
+    ...     set_encodings_dir("/no/such/folder")
+    ... except EncodingError as error:  # EncodingUnavailableError or EncodingFileError
+    ...     print(type(error).__name__, error.folder)
+    EncodingUnavailableError /no/such/folder
+    """
 
 
 class EncodingUnavailableError(EncodingError, FileNotFoundError):
-    """A vocabulary file is not in the folder tokenomy was told to read (nothing is downloaded)."""
+    """A vocabulary file is not in the folder tokenomy was told to read (nothing is downloaded).
+
+    >>> import tempfile
+    >>> from tokenomy import set_encodings_dir
+    >>> from tokenomy.encodings import vocabulary
+    >>> with tempfile.TemporaryDirectory() as empty:
+    ...     set_encodings_dir(empty)  # the only place looked from now on
+    ...     try:
+    ...         vocabulary("r50k_base")  # what the first count with r50k_base reads
+    ...     except FileNotFoundError as error:  # EncodingUnavailableError is one too
+    ...         print(error.encoding, error.files)
+    ...     finally:
+    ...         set_encodings_dir(None)  # the default again
+    r50k_base ('r50k_base.tiktoken',)
+    """
 
     def __init__(self, encoding: str, files: Sequence[str], folder: str | None, cause: str,
                  *, bundled: bool = False) -> None:  # fmt: skip
@@ -167,7 +245,23 @@ class EncodingUnavailableError(EncodingError, FileNotFoundError):
 
 
 class EncodingFileError(EncodingError, ValueError):
-    """A vocabulary file does not have the SHA-256 tiktoken expects."""
+    """A vocabulary file does not have the SHA-256 tiktoken expects.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from tokenomy import set_encodings_dir
+    >>> from tokenomy.encodings import vocabulary
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = Path(folder, "r50k_base.tiktoken").write_text("not a vocabulary")
+    ...     set_encodings_dir(folder)
+    ...     try:
+    ...         vocabulary("r50k_base")  # what the first count with r50k_base reads
+    ...     except ValueError as error:  # EncodingFileError is a ValueError too
+    ...         print(Path(error.path).name, error.expected[:12])
+    ...     finally:
+    ...         set_encodings_dir(None)  # the default again
+    r50k_base.tiktoken 306cd27f03c1
+    """
 
     def __init__(self, path: str, expected: str, actual: str) -> None:
         self.path, self.expected, self.actual = path, expected, actual
@@ -180,7 +274,15 @@ class EncodingFileError(EncodingError, ValueError):
 class RegistryError(TokenomyError, ValueError):
     """A registry entry (built-in, user file or register_model), or a user registry file, is
     malformed. ``file`` is the file's path (``None`` for register_model); ``entry`` and ``field``
-    are ``None`` when the whole file is at fault (missing, not TOML)."""
+    are ``None`` when the whole file is at fault (missing, not TOML).
+
+    >>> from tokenomy import register_model
+    >>> try:
+    ...     register_model("acme-gpt", based_on="gpt-4o-2024-08-06", context_window=-5)
+    ... except ValueError as error:  # RegistryError is a ValueError too; nothing was registered
+    ...     print(error.entry, error.field)
+    acme-gpt context_window
+    """
 
     def __init__(self, entry: str | None, field: str | None, problem: str, *,
                  file: str | None = None, setting: str = "TOKENOMY_REGISTRY") -> None:  # fmt: skip
@@ -196,7 +298,15 @@ class RegistryError(TokenomyError, ValueError):
 
 
 class MessageFormatError(TokenomyError, ValueError):
-    """A chat message, content part or tool definition does not have the API's shape."""
+    """A chat message, content part or tool definition does not have the API's shape.
+
+    >>> from tokenomy import count_messages
+    >>> try:
+    ...     count_messages([{"content": "Hi"}], "gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    ... except ValueError as error:  # MessageFormatError is a ValueError too
+    ...     print(error.where)
+    messages[0].role
+    """
 
     def __init__(self, where: str, problem: str) -> None:
         self.where, self.problem = where, problem
@@ -207,7 +317,16 @@ class MessageFormatError(TokenomyError, ValueError):
 
 
 class ResultFormatError(TokenomyError, ValueError):
-    """A moderation or embedding result handed back to tokenomy does not have the API's shape."""
+    """A moderation or embedding result, or a ``usage``, handed back to tokenomy does not have
+    the API's shape.
+
+    >>> from tokenomy import merge_moderation
+    >>> try:
+    ...     merge_moderation([{"flagged": True}])
+    ... except ValueError as error:  # ResultFormatError is a ValueError too
+    ...     print(error.where, "|", error.problem)
+    results[0] | a moderation result needs 'flagged', 'categories' and 'category_scores'
+    """
 
     def __init__(self, where: str, problem: str) -> None:
         self.where, self.problem = where, problem
@@ -220,7 +339,15 @@ class ResultFormatError(TokenomyError, ValueError):
 class InputFileError(TokenomyError, OSError):
     """A file given to tokenomy is missing, unreadable, not UTF-8 text, a truncated or corrupt
     compressed stream, or not what it should be. About the file as a whole, never about one line
-    (a bad line of a dataset is a problem in its report)."""
+    (a bad line of a dataset is a problem in its report).
+
+    >>> from tokenomy import analyze
+    >>> try:
+    ...     analyze("no-such-file.jsonl")
+    ... except OSError as error:  # InputFileError is an OSError too
+    ...     print(error.filename, "|", error.problem)
+    no-such-file.jsonl | no such file
+    """
 
     def __init__(self, path: str, problem: str,
                  hint: str = "pass a readable UTF-8 file of the kind asked for") -> None:  # fmt: skip
@@ -232,12 +359,28 @@ class InputFileError(TokenomyError, OSError):
 
 
 class ImageError(TokenomyError, ValueError):
-    """An image's size cannot be read or is not a valid image."""
+    """An image's size cannot be read or is not a valid image.
+
+    >>> from tokenomy import count_image
+    >>> try:
+    ...     count_image(0, 512, model="gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    ... except ValueError as error:  # ImageError is a ValueError too
+    ...     print(error)
+    image width must be a positive whole number of pixels, not 0
+    """
 
 
 class InvalidArgumentError(TokenomyError, ValueError):
     """An argument has a usable type but a value tokenomy cannot take: out of range, not one of
-    the choices, the wrong shape. ``argument`` names it, ``value`` is what was passed."""
+    the choices, the wrong shape. ``argument`` names it, ``value`` is what was passed.
+
+    >>> from tokenomy import truncate
+    >>> try:
+    ...     truncate("hello world", 1, model="gpt-4o", side="left")
+    ... except ValueError as error:  # InvalidArgumentError is a ValueError too
+    ...     print(error.argument, error.value, "|", error.expected)
+    side left | one of 'end', 'start', 'middle'
+    """
 
     def __init__(self, argument: str, value: object, expected: str) -> None:
         self.argument, self.value, self.expected = argument, value, expected
@@ -245,11 +388,29 @@ class InvalidArgumentError(TokenomyError, ValueError):
 
 
 class BudgetError(TokenomyError, ValueError):
-    """A budget that is negative, not a number, or impossible for the model."""
+    """A budget that is negative, not a number, or impossible for the model.
+
+    >>> from tokenomy import truncate
+    >>> try:
+    ...     truncate("hello world", -1, model="gpt-4o")
+    ... except ValueError as error:  # BudgetError is a ValueError too
+    ...     print(error)
+    max_tokens must be a whole number of tokens >= 1, not -1
+    """
 
 
 class BudgetExceededError(BudgetError):
-    """Even the parts that must be kept do not fit in the budget (tokens, or USD as a Decimal)."""
+    """Even the parts that must be kept do not fit in the budget (tokens, or USD as a Decimal).
+
+    >>> from tokenomy import Budget
+    >>> budget = Budget("gpt-4-0613", as_of=date(2024, 1, 1))  # 8,192 tokens, 1,024 kept for output
+    >>> system = {"role": "system", "content": "word " * 8000}  # always kept, like the last user message
+    >>> try:
+    ...     budget.fit([system, {"role": "user", "content": "Hi"}])
+    ... except ValueError as error:  # BudgetExceededError is a BudgetError, so a ValueError too
+    ...     print(error.needed, error.limit)
+    8013 7168
+    """
 
     def __init__(self, needed: int | Decimal, limit: int | Decimal, what: str) -> None:
         self.needed, self.limit = needed, limit
@@ -262,7 +423,15 @@ class BudgetExceededError(BudgetError):
 
 
 class PriceUnavailableError(TokenomyError, LookupError):
-    """The registry has no price for this model and component."""
+    """The registry has no price for this model and component.
+
+    >>> from tokenomy import estimate_cost
+    >>> try:
+    ...     estimate_cost("text-embedding-3-small", 1000, output_tokens=10, as_of=date(2025, 1, 1))
+    ... except LookupError as error:  # PriceUnavailableError is a LookupError too
+    ...     print(error.model, error.component)
+    text-embedding-3-small output
+    """
 
     def __init__(self, model: str, component: str) -> None:
         self.model, self.component = model, component
@@ -274,4 +443,12 @@ class PriceUnavailableError(TokenomyError, LookupError):
 
 class DatasetError(TokenomyError, ValueError):
     """A dataset cannot be analysed as asked (an unknown kind, a limit that is not a whole number,
-    a one-shot iterator read twice)."""
+    a one-shot iterator read twice).
+
+    >>> from tokenomy import analyze
+    >>> try:
+    ...     analyze([], kind="evals")
+    ... except ValueError as error:  # DatasetError is a ValueError too
+    ...     print(error)
+    kind must be one of batch, fine-tune, chat, text, not 'evals'
+    """

@@ -33,7 +33,15 @@ _FLOAT_EXACT = 1 << 52
 
 @dataclass(frozen=True)
 class ImageCount:
-    """Tokens billed for one image, and how sure that figure is (``exact``; ``notes`` say why not)."""
+    """Tokens billed for one image, and how sure that figure is (``exact``; ``notes`` say why not).
+
+    >>> image = count_image(1024, 1024, detail="high", model="gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    >>> image.tokens, image.tiles, image.exact
+    (765, 4, True)
+    >>> unknown = count_image(None, None, detail="high", model="gpt-4o-2024-08-06", as_of=date(2025, 1, 1))
+    >>> unknown.tokens, unknown.exact, unknown.notes
+    (1445, False, ('image size unknown: documented worst case for this detail level',))
+    """
 
     tokens: int
     width: int | None

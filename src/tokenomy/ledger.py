@@ -18,7 +18,19 @@ from tokenomy.report import html_table, text_table
 
 
 class UsageRecord(NamedTuple):
-    """One request body and the ``usage`` the API billed for it, as sent and as received."""
+    """One request body and the ``usage`` the API billed for it, as sent and as received.
+
+    :attr:`Ledger.records` (``guard.ledger.records`` for a :class:`~tokenomy.openai.Guard`) gives
+    one per request billed with a ``usage``:
+
+    >>> body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+    >>> usage = {"prompt_tokens": 8, "completion_tokens": 5}
+    >>> entry = LedgerEntry("gpt-4o", "/v1/chat/completions", 200, 8, True, prompt_tokens=8,
+    ...                     output_tokens=5, body=body, usage=usage)
+    >>> [record] = Ledger((entry,)).records
+    >>> record.endpoint, record.body["model"], record.usage["prompt_tokens"]
+    ('/v1/chat/completions', 'gpt-4o', 8)
+    """
 
     endpoint: str
     body: Mapping[str, Any]
@@ -76,7 +88,19 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class LedgerTotals:
-    """Sums over a ledger; token sums and drift cover the entries that carry a ``usage``."""
+    """Sums over a ledger; token sums and drift cover the entries that carry a ``usage``.
+
+    :attr:`Ledger.totals` (``guard.ledger.totals`` for a :class:`~tokenomy.openai.Guard`) makes one:
+
+    >>> billed = LedgerEntry("gpt-4o", "/v1/chat/completions", 200, 12, True, prompt_tokens=13,
+    ...                      output_tokens=5, cost=Decimal("0.0001"))
+    >>> refused = LedgerEntry("gpt-4o", "/v1/chat/completions", 429, 40, True)  # no usage came back
+    >>> totals = Ledger((billed, refused)).totals
+    >>> totals.requests, totals.billed_requests, totals.predicted_tokens, totals.prompt_tokens, totals.drift
+    (2, 1, 12, 13, 1)
+    >>> totals.cost
+    Decimal('0.0001')
+    """
 
     requests: int
     billed_requests: int

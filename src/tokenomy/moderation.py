@@ -41,6 +41,12 @@ class ModerationPlan:
     ``texts`` is the list to pass as the endpoint's ``input``. For each input, ``checked_until``
     is the character offset where checking stops (its length when nothing was cut) and
     ``dropped_tokens`` / ``dropped_chars`` measure the rest.
+
+    >>> plan = moderation_chunks(["Hello!", "You are great. " * 3000], max_tokens=8192)
+    >>> plan.input_index, [c.tokens for c in plan.chunks], plan.texts[0]
+    ((0, 1, 1), [2, 4096, 4096], 'Hello!')
+    >>> plan.truncated, plan.dropped_tokens, plan.checked_until[1] < len("You are great. " * 3000)
+    (True, (0, 3809), True)
     """
 
     chunks: tuple[Chunk, ...]

@@ -25,6 +25,17 @@ ISSUE_KINDS = ("malformed", "unmatched", "duplicate", "failed", "uncountable")
 class ReconciledRequest:
     """One request: the prompt tokens tokenomy predicted and those the API billed, and why they
     may differ (``features``, ``notes``, and the counting constants ``uses`` added, with how often).
+
+    >>> from tokenomy import reconcile
+    >>> requests = [{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+    ...              "body": {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}}]
+    >>> billed = [{"custom_id": "a", "response": {"status_code": 200, "body": {
+    ...              "usage": {"prompt_tokens": 9, "completion_tokens": 2}}}}]
+    >>> row = reconcile(requests, billed, as_of="2025-06-01").requests[0]
+    >>> row.custom_id, row.model, row.predicted_tokens, row.billed_tokens, row.difference, row.exact
+    ('a', 'gpt-4o-2024-08-06', 8, 9, -1, True)
+    >>> row.uses
+    (('tokens_per_message', 1), ('reply_priming', 1))
     """
 
     custom_id: str
@@ -71,6 +82,17 @@ class LineIssue:
     ``kind`` is ``malformed`` (not a Batch line, or no usable usage), ``unmatched`` (no line with
     this ``custom_id`` on the other side), ``duplicate``, ``failed`` (an error or a status other
     than 200) or ``uncountable`` (tokenomy could not count the body; the message says why).
+
+    >>> from tokenomy import reconcile
+    >>> requests = [{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+    ...              "body": {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}}]
+    >>> billed = [{"custom_id": "b", "response": {"status_code": 200, "body": {
+    ...              "usage": {"prompt_tokens": 8, "completion_tokens": 2}}}}]
+    >>> issues = reconcile(requests, billed, as_of="2025-06-01").issues
+    >>> [(issue.source, issue.line, issue.custom_id, issue.kind) for issue in issues]
+    [('requests', 1, 'a', 'unmatched'), ('results', 1, 'b', 'unmatched')]
+    >>> issues[1].message
+    'no request line has this custom_id (its usage is in the totals)'
     """
 
     source: str

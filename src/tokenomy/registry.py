@@ -39,7 +39,14 @@ _ALLOWED, _validated = ALLOWED_FIELDS, validated
 
 @dataclass(frozen=True)
 class Price:
-    """USD per 1M tokens; ``None`` where the registry has no figure."""
+    """USD per 1M tokens; ``None`` where the registry has no figure.
+
+    >>> price = model_info("gpt-4o-2024-08-06", as_of=date(2025, 1, 1)).price
+    >>> price.input, price.cached_input, price.output, price.batch_input
+    (Decimal('2.5'), Decimal('1.25'), Decimal('10'), Decimal('1.25'))
+    >>> model_info("text-embedding-3-small", as_of=date(2025, 1, 1)).price.output is None
+    True
+    """
 
     input: Decimal | None = None
     cached_input: Decimal | None = None

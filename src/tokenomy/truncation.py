@@ -35,6 +35,13 @@ class Truncation:
     ``dropped_chars`` and ``dropped_tokens`` measure the rest, and ``truncated`` says if anything
     was cut. ``dropped_tokens`` is counted when first read, so that cutting a long document
     costs only the kept part.
+
+    >>> text = "The quick brown fox jumps over the lazy dog."
+    >>> cut = truncate(text, 6, model="gpt-4o", side="middle")
+    >>> cut.text, cut.tokens, cut.kept, cut.marker
+    ('The quick brown… dog.', 6, ((0, 15), (39, 44)), '…')
+    >>> cut.truncated, cut.dropped_chars, cut.dropped_tokens
+    (True, 24, 5)
     """
 
     text: str

@@ -7,7 +7,7 @@ from typing import Any
 
 import tokenomy
 from tokenomy.cli.inputs import MAX_JSON_CHARS, read_request
-from tokenomy.cli.options import EXIT_OK, UsageError, add_common, add_model, command, whole_number
+from tokenomy.cli.options import EXIT_OK, UsageError, add_model, command, reading, whole_number
 from tokenomy.cli.output import emit
 
 
@@ -16,18 +16,16 @@ def add_cost(sub: Any) -> None:
     p = command(sub, "cost", "price a request body or token counts",
                 "Price a JSON request FILE, or --input-tokens/--output-tokens for --model.",
                 "tokenomy cost -m gpt-4o --input-tokens 120000 --output-tokens 800 --batch")  # fmt: skip
-    p.add_argument("file", nargs="?",
-                   help=f"JSON request body ('-' for stdin; at most {MAX_JSON_CHARS >> 20} MB)")  # fmt: skip
-    p.add_argument("--endpoint", default="/v1/chat/completions", help="API path the body is sent to")
-    p.add_argument("--input-tokens", type=whole_number, metavar="N", help="prompt tokens (with --model)")
-    p.add_argument("--output-tokens", type=whole_number, metavar="N",
-                   help="output tokens (default: the request's max_tokens)")  # fmt: skip
-    p.add_argument("--cached-tokens", type=whole_number, default=0, metavar="N",
-                   help="part of the prompt served from cache")  # fmt: skip
-    p.add_argument("--batch", action="store_true", help="price at the Batch API rate")
-    add_model(p, help="model name (default: the request's 'model'; needed with --input-tokens)")
-    add_common(p)
-    p.set_defaults(handler=_cost)
+    with reading(p, "file", f"JSON request body ('-' for stdin; at most {MAX_JSON_CHARS >> 20} MB)",
+                 nargs="?", handler=_cost):  # fmt: skip
+        p.add_argument("--endpoint", default="/v1/chat/completions", help="API path the body is sent to")
+        p.add_argument("--input-tokens", type=whole_number, metavar="N", help="prompt tokens (with --model)")
+        p.add_argument("--output-tokens", type=whole_number, metavar="N",
+                       help="output tokens (default: the request's max_tokens)")  # fmt: skip
+        p.add_argument("--cached-tokens", type=whole_number, default=0, metavar="N",
+                       help="part of the prompt served from cache")  # fmt: skip
+        p.add_argument("--batch", action="store_true", help="price at the Batch API rate")
+        add_model(p, help="model name (default: the request's 'model'; needed with --input-tokens)")
 
 
 def _cost(args: argparse.Namespace) -> int:

@@ -21,10 +21,10 @@ from tokenomy.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_OVER_BUDGET,
-    add_common,
     add_max_tokens,
     add_model,
     command,
+    reading,
 )
 from tokenomy.cli.output import emit
 from tokenomy.errors import MessageFormatError
@@ -37,13 +37,12 @@ def add_count(sub: Any) -> None:
                 "Count each FILE (text, or a JSON request with 'messages') for each --model, and "
                 "whether it fits the model's context window (and --max-tokens).",
                 "tokenomy count notes.txt request.json -m gpt-4o -m gpt-4.1 --max-tokens 8000")  # fmt: skip
-    p.add_argument("files", nargs="*", help="files to count ('-' for stdin); text is read as a stream")
-    add_model(p, repeat=True, help=f"model name (repeatable; default: a request's 'model', else "
-                                   f"{DEFAULT_MODEL})")  # fmt: skip
-    add_max_tokens(p, "exit 1 if any count exceeds N (a pre-flight check); reading stops once over N",
-                   required=False)  # fmt: skip
-    add_common(p)
-    p.set_defaults(handler=_count, usage=p)
+    with reading(p, "files", "files to count ('-' for stdin); text is read as a stream", nargs="*",
+                 handler=_count, usage=p):  # fmt: skip
+        add_model(p, repeat=True, help=f"model name (repeatable; default: a request's 'model', else "
+                                       f"{DEFAULT_MODEL})")  # fmt: skip
+        add_max_tokens(p, "exit 1 if any count exceeds N (a pre-flight check); reading stops once over N",
+                       required=False)  # fmt: skip
 
 
 def _count(args: argparse.Namespace) -> int:

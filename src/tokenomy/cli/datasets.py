@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import tokenomy
-from tokenomy.cli.options import EXIT_OK, UsageError, add_common, add_engine, add_model, command, whole_number
+from tokenomy.cli.options import EXIT_OK, UsageError, add_engine, add_model, command, reading, whole_number
 from tokenomy.cli.output import emit
 from tokenomy.errors import InputFileError
 
@@ -21,17 +21,15 @@ def add_analyze(sub: Any) -> None:
                 "Tokens, distribution, over-limit records, format problems and cost of Batch API, "
                 "fine-tuning, chat or text JSONL files (.gz too).",
                 "tokenomy analyze batch_input.jsonl --kind batch")  # fmt: skip
-    p.add_argument("paths", nargs="+", help="JSONL files")
-    p.add_argument("--kind", choices=_KINDS, default="batch", help="what each line is")
-    p.add_argument("--epochs", type=whole_number, help="fine-tuning epochs (default: OpenAI's rule)")
-    add_engine(p, "where to compute")
-    p.add_argument("--what-if", metavar="MODELS",
-                   help="also count and price the same records on each of these models (comma-separated)")
-    p.add_argument("--max-line-bytes", type=whole_number, default=64 << 20, metavar="N",
-                   help="longer lines are reported as problems, not read")  # fmt: skip
-    add_model(p, help="count every record with this model (default: each record's 'model')")
-    add_common(p)
-    p.set_defaults(handler=_analyze)
+    with reading(p, "paths", "JSONL files", nargs="+", handler=_analyze):
+        p.add_argument("--kind", choices=_KINDS, default="batch", help="what each line is")
+        p.add_argument("--epochs", type=whole_number, help="fine-tuning epochs (default: OpenAI's rule)")
+        add_engine(p, "where to compute")
+        p.add_argument("--what-if", metavar="MODELS",
+                       help="also count and price the same records on each of these models (comma-separated)")
+        p.add_argument("--max-line-bytes", type=whole_number, default=64 << 20, metavar="N",
+                       help="longer lines are reported as problems, not read")  # fmt: skip
+        add_model(p, help="count every record with this model (default: each record's 'model')")
 
 
 def add_reconcile(sub: Any) -> None:
@@ -42,12 +40,10 @@ def add_reconcile(sub: Any) -> None:
                 "malformed, unmatched or failed line by line number; --calibrate fits the counting "
                 "constants.",
                 "tokenomy reconcile input.jsonl output.jsonl --calibrate rules.toml")  # fmt: skip
-    p.add_argument("requests", help="Batch input JSONL (.gz too)")
-    p.add_argument("results", help="Batch output JSONL (.gz too)")
-    p.add_argument("--calibrate", metavar="RULES.toml", help="fit counting constants and write them here")
-    add_engine(p, "where to count")
-    add_common(p)
-    p.set_defaults(handler=_reconcile)
+    with reading(p, "requests", "Batch input JSONL (.gz too)", handler=_reconcile):
+        p.add_argument("results", help="Batch output JSONL (.gz too)")
+        p.add_argument("--calibrate", metavar="RULES.toml", help="fit counting constants and write them here")
+        add_engine(p, "where to count")
 
 
 def _analyze(args: argparse.Namespace) -> int:

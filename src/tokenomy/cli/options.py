@@ -3,13 +3,15 @@ subcommands, each defined once.
 
 Every subcommand takes ``--json``, ``--as-of`` and ``--debug`` (:func:`add_common`); ``--model``,
 ``--max-tokens`` and ``--engine``/``--scheduler`` have one definition each, with the help text the
-command gives them.
+command gives them. A command that reads files is laid out by :func:`reading`.
 """
 
 from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
 
@@ -88,6 +90,28 @@ def add_engine(parser: argparse.ArgumentParser, help: str) -> None:
     """``--engine local|dask`` and the ``--scheduler`` address that goes with dask."""
     parser.add_argument("--engine", choices=["local", "dask"], default="local", help=help)
     parser.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
+
+
+@contextmanager
+def reading(parser: argparse.ArgumentParser, inputs: str, help: str, *, nargs: str | None = None,
+            handler: Callable[[argparse.Namespace], int], **defaults: Any) -> Iterator[None]:  # fmt: skip
+    """A command that reads files: the ``inputs`` positional first, then the options the ``with``
+    block adds (the command's own, its ``--model``), then the common options and the ``handler``
+    (with ``defaults``). ``--help`` lists them in that order, and argparse names missing
+    arguments in it.
+
+    >>> parser = Parser(prog="tokenomy fit")
+    >>> with reading(parser, "file", "text file ('-' for stdin)", handler=lambda args: EXIT_OK):
+    ...     add_max_tokens(parser, "token budget")
+    >>> parser.parse_args([])
+    Traceback (most recent call last):
+    tokenomy.cli.options.UsageError: tokenomy: the following arguments are required: file, --max-tokens \
+(see `tokenomy fit --help`)
+    """
+    parser.add_argument(inputs, nargs=nargs, help=help)
+    yield
+    add_common(parser)
+    parser.set_defaults(handler=handler, **defaults)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ from tokenomy.cli.inputs import Input, read_text
 from tokenomy.cli.options import (
     DEFAULT_MODEL,
     EXIT_OK,
-    add_common,
     add_max_tokens,
     add_model,
     command,
+    reading,
     whole_number,
 )
 from tokenomy.cli.output import emit
@@ -27,13 +27,11 @@ def add_fit(sub: Any) -> None:
     p = command(sub, "fit", "truncate a text file to a token budget",
                 "Print FILE cut to at most --max-tokens tokens; what was cut goes to stderr.",
                 "tokenomy fit notes.txt --max-tokens 8000 --side middle > short.txt")  # fmt: skip
-    p.add_argument("file", help="text file ('-' for stdin)")
-    add_max_tokens(p, "token budget")
-    p.add_argument("--side", choices=["end", "start", "middle"], default="end", help="where to cut")
-    p.add_argument("--marker", default="…", help="joins the two ends with --side middle")
-    add_model(p, default=DEFAULT_MODEL)
-    add_common(p)
-    p.set_defaults(handler=_fit)
+    with reading(p, "file", "text file ('-' for stdin)", handler=_fit):
+        add_max_tokens(p, "token budget")
+        p.add_argument("--side", choices=["end", "start", "middle"], default="end", help="where to cut")
+        p.add_argument("--marker", default="…", help="joins the two ends with --side middle")
+        add_model(p, default=DEFAULT_MODEL)
 
 
 def add_chunk(sub: Any) -> None:
@@ -41,13 +39,11 @@ def add_chunk(sub: Any) -> None:
     p = command(sub, "chunk", "split a text file into exact chunks (JSONL)",
                 "Print one JSON line per chunk: index, start, end, tokens, text.",
                 "tokenomy chunk book.txt --max-tokens 512 --overlap 64 -m text-embedding-3-small")
-    p.add_argument("file", help="text file ('-' for stdin), read as a stream")
-    add_max_tokens(p, "tokens per chunk at most")
-    p.add_argument("--overlap", type=whole_number, default=0, metavar="K",
-                   help="tokens repeated from the previous chunk")  # fmt: skip
-    add_model(p, default=DEFAULT_MODEL)
-    add_common(p)
-    p.set_defaults(handler=_chunk)
+    with reading(p, "file", "text file ('-' for stdin), read as a stream", handler=_chunk):
+        add_max_tokens(p, "tokens per chunk at most")
+        p.add_argument("--overlap", type=whole_number, default=0, metavar="K",
+                       help="tokens repeated from the previous chunk")  # fmt: skip
+        add_model(p, default=DEFAULT_MODEL)
 
 
 def _fit(args: argparse.Namespace) -> int:
