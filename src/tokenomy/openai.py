@@ -72,7 +72,21 @@ class RequestOverBudgetError(BudgetExceededError, openai.OpenAIError):
 
 
 class BudgetWarning(UserWarning):
-    """A request over a limit was sent anyway (``on_exceed="warn"``)."""
+    """A request over a limit was sent anyway (``on_exceed="warn"``); :meth:`Guard.check` raises
+    what a wrapped client would warn of:
+
+    >>> import warnings
+    >>> guard = Guard(max_prompt_tokens=5, on_exceed="warn", as_of=date(2025, 1, 1))
+    >>> body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello there"}]}
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     try:
+    ...         guard.check(body)
+    ...     except RequestOverBudgetError as error:
+    ...         warnings.warn(str(error), BudgetWarning)
+    >>> caught[0].category.__name__, error.limit_name, error.needed, error.limit
+    ('BudgetWarning', 'max_prompt_tokens', 9, 5)
+    """
 
 
 _reclassed: dict[type[TokenomyError], type[TokenomyError]] = {}

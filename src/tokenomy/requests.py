@@ -41,6 +41,14 @@ class RequestCount:
     the parts billed once per request; ``overhead`` the reply priming. ``exact`` is True only when
     every rule used is verified for this model family and these request features; ``notes`` says
     why not, and names any user rules loaded.
+
+    >>> body = {"model": "gpt-4o-2024-08-06", "max_tokens": 50, "messages": [
+    ...     {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}
+    >>> counted = count_request(body, as_of=date(2025, 1, 1))
+    >>> counted.tokens, counted.messages, counted.overhead, counted.exact, counted.max_output_tokens
+    (15, (7, 5), 3, True, 50)
+    >>> int(counted) == counted.to_dict()["tokens"] == 15
+    True
     """
 
     tokens: int
