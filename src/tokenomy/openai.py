@@ -84,7 +84,8 @@ class BudgetWarning(UserWarning):
     ...         guard.check(body)
     ...     except RequestOverBudgetError as error:
     ...         warnings.warn(str(error), BudgetWarning)
-    >>> caught[0].category.__name__, error.limit_name, error.needed, error.limit
+    ...         refused = error
+    >>> caught[0].category.__name__, refused.limit_name, refused.needed, refused.limit
     ('BudgetWarning', 'max_prompt_tokens', 9, 5)
     """
 
