@@ -55,7 +55,7 @@ ROWS: dict[str, tuple[tuple[str, ...], ...]] = {
     "chat.toml": (("default_format",), ("format_for_family",), ("format_for_snapshot",), ("render_styles", "*"),
                   ("formats", "*"), ("audio",), ("unsettled_billing", "*"), ("tools_adjustment", "*"),
                   ("server_state_fields",), ("legacy_functions",), ("image_policies", "*"),
-                  ("image_geometry",), ("image_policy_for",), ("roles",), ("text_parts",),
+                  ("image_geometry",), ("image_policy_for",), ("roles",), ("text_parts",), ("plain_roles",),
                   ("verified_parameter_fields",)),
     "encodings.toml": (("encodings", "*"),),
     "endpoints.toml": (("moderations",), ("embeddings",), ("training", "off_since"), ("batch_api",),
