@@ -98,8 +98,8 @@ class DatasetStats:
             self.errors[check] = error
 
     def add_ids(self, custom_ids: list[str], lines: list[int]) -> None:
-        """The custom_ids of these lines (in line order): each one met before is a problem on the
-        later line, as in :meth:`absorb`.
+        """The custom_ids of these lines (lines increasing): each one met before is a problem on
+        the later line, as in :meth:`absorb`.
 
         >>> stats = DatasetStats()
         >>> stats.add_ids(["a", "b", "a"], [1, 2, 3])
