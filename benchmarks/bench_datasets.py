@@ -24,7 +24,7 @@ from tests.conftest import tiktoken_enc
 
 import tokenomy
 from tokenomy import _workers, tokenizer
-from tokenomy.datasets import records
+from tokenomy.datasets import batch, lines, records
 
 LINES = 100_000
 DAY = date(2025, 6, 1)
@@ -59,16 +59,18 @@ def cookbook_loop(path: Path, count: Callable[[str], int]) -> int:
 
 @contextlib.contextmanager
 def backend(name: str) -> Iterator[None]:
-    """tokenomy on ``name`` ("tiktoken" or "fast") from the first count, worker pool included."""
-    saved = os.environ.get("TOKENOMY_BACKEND")
+    """tokenomy on ``name`` ("tiktoken" or "fast") from the first count, worker pool included;
+    "tiktoken" is tokenomy without the fast extra: json's scanner reads the lines, not orjson."""
+    saved, saved_parse = os.environ.get("TOKENOMY_BACKEND"), batch.parse
 
     def reset() -> None:
         tokenizer._by_encoding.clear()
         tokenizer._clear_model_cache()
         records._counters.clear()
-        _workers._close()  # workers fork again, with this backend
+        _workers._close()  # workers fork again, with this backend and parser
 
     os.environ["TOKENOMY_BACKEND"] = name
+    batch.parse = lines._scan if name == "tiktoken" else saved_parse
     reset()
     try:
         yield
@@ -77,6 +79,7 @@ def backend(name: str) -> Iterator[None]:
             os.environ.pop("TOKENOMY_BACKEND", None)
         else:
             os.environ["TOKENOMY_BACKEND"] = saved
+        batch.parse = saved_parse
         reset()
 
 

@@ -355,3 +355,17 @@ def test_report_keeps_its_own_copy_of_the_records() -> None:
     report = analyze(records, kind="text", model="gpt-4o", as_of=DAY)
     records.append("more words " * 100)
     assert report.what_if(["gpt-4o"]).rows[0].input_tokens == report.total_tokens
+
+
+def test_the_batch_rate_is_worded_from_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Batch API's saving in the report, the what-if title and the note is the share of
+    data/pricing.toml, not a figure in code."""
+    from tokenomy._data import table
+
+    path = tmp_path / "b.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in _varied_lines()), encoding="utf-8")
+    monkeypatch.setitem(table("pricing")["batch"], "discount", 0.4)
+    report = analyze(path, as_of=DAY)
+    what_if = report.what_if(["gpt-4o-mini"], batch=True)
+    assert "batch (60% off)" in report._repr_html_() and "at the Batch API rate, 60% off" in str(what_if)
+    assert any(note.startswith("priced at the Batch API rate: 60% off") for note in report.notes)

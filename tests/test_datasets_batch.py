@@ -259,3 +259,165 @@ def test_lone_surrogates_count_as_count_request_counts_them(tmp_path: Path) -> N
     report = run_all_ways(tmp_path, lines)
     body = json.loads(lines[0])["body"]
     assert report.records == 3 and report.total_tokens == 3 * count_request(body, as_of=DAY).tokens
+
+
+# ---- the short path: whichever parser reads a line, the report is json's ------------------------
+
+
+def _good(i: int, **body: Any) -> bytes:
+    return line(i, f"hello number {i}", max_tokens=100, **body).encode()
+
+
+def _with(i: int, text: str) -> bytes:
+    """A good line with ``text`` (raw JSON) put in place of its max_tokens value."""
+    return _good(i).replace(b'"max_tokens": 100', text.encode("utf-8", "surrogatepass"))
+
+
+# lines json and orjson read differently, or where one refuses what the other reads
+PARSERS_DIFFER = {
+    "NaN": _with(1, '"max_tokens": NaN'),
+    "Infinity": _with(2, '"temperature": Infinity, "max_tokens": 100'),
+    "1e400": _with(3, '"temperature": 1e400, "max_tokens": 100'),
+    "integer past 64 bits": _with(4, '"max_tokens": 100000000000000000000'),
+    "integer below -2**63": _with(5, '"max_tokens": -9223372036854775809'),
+    "the same value as a float": _with(6, '"seed": 1e20, "max_tokens": 100'),
+    "the same value as an integer": _with(7, '"seed": 100000000000000000000, "max_tokens": 100'),
+    "integer custom_id": _good(8).replace(b'"r8"', b"100000000000000000000"),
+    "lone surrogate escape": line(9, "a\ud800b").encode(),
+    "surrogate as UTF-8 bytes": _good(10).replace(b"hello", b"\xed\xa0\x80"),
+    "byte-order mark": b"\xef\xbb\xbf" + _good(11),
+    "invalid UTF-8": _good(12).replace(b"hello", b"\xff"),
+    "repeated keys": _with(13, '"max_tokens": 5, "max_tokens": 100').replace(b'"custom_id": "r13"',
+                                                                              b'"custom_id": "x", "custom_id": "r13"'),
+    "5,000-digit integer": _with(14, '"max_tokens": ' + "7" * 5000),
+    "deep nesting beside the four keys": _good(15)[:-1] + b', "extra": ' + b"[" * 990 + b"]" * 990 + b"}",
+    "extra data": _good(16) + b" x",
+    "leading white space": b" \t" + _good(17),
+    "float max_tokens": _with(18, '"max_tokens": 1.0E2'),
+}
+
+
+def _parsed_by(parser: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the short path reads lines with ``parser``; each process starts afresh."""
+    from tokenomy.datasets import batch, records
+
+    monkeypatch.setattr(batch, "parse", parser)
+    records._counters.clear()
+
+
+@pytest.mark.parametrize("name", list(PARSERS_DIFFER))
+def test_lines_parsers_read_differently_give_json_results(tmp_path: Path, name: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A line orjson refuses or reads otherwise (NaN, integers past 64 bits, lone surrogates, a
+    byte-order mark, repeated keys, deep nesting) gives the report json's reading gives, problem
+    messages and line numbers included, among good lines the short path takes."""
+    orjson = pytest.importorskip("orjson", reason="the fast extra is not installed")
+    from tokenomy.datasets import lines
+
+    raw = [_good(i) for i in range(100, 110)]
+    raw[5:5] = [PARSERS_DIFFER["the same value as a float"], PARSERS_DIFFER[name], _good(111)]
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    reports = {}
+    for parser in (lines._scan, orjson.loads):
+        _parsed_by(parser, monkeypatch)
+        reports[parser] = json.dumps(analyze(path, as_of=DAY, parallel=False).to_dict(), sort_keys=True)
+    assert reports[orjson.loads] == reports[lines._scan]
+
+
+def test_the_short_path_takes_the_common_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the first line of a shape, a plain chat line is counted on the short path: the general
+    way sees only the first and the unusual lines."""
+    from tokenomy.datasets import batch, records
+
+    records._counters.clear()
+    general: list[int] = []
+    full = batch.BatchLines.line
+
+    def counted(self: Any, number: int, *args: Any) -> None:
+        general.append(number)
+        full(self, number, *args)
+
+    monkeypatch.setattr(batch.BatchLines, "line", counted)
+    raw = [_good(i) for i in range(20)]
+    raw[10] = PARSERS_DIFFER["NaN"]
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    report = analyze(path, as_of=DAY, parallel=False)
+    assert general == [1, 11] and report.records == 19  # the NaN line: a problem
+
+
+def test_a_float_that_may_be_a_misread_integer_is_never_matched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A framing whose fields hold a float of 2**63 or more (what orjson makes of a longer
+    integer) is not kept for the short path; smaller floats are."""
+    from tokenomy.datasets import batch, records
+
+    records._counters.clear()
+    items = [json.loads(line(i, max_tokens=5, seed=seed)) for i, seed in enumerate([1e20, -2.0**63, 0.5])]
+    analyze(items, as_of=DAY)
+    kept = [key for counter in records._counters.values() if counter.batch for key in counter.batch.fast]
+    floats = [field[1] for key in kept for field in key if isinstance(field, tuple) and isinstance(field[1], float)]
+    assert floats == [0.5]
+    assert batch.BIG_FLOAT == 2.0**63
+
+
+def test_repeated_custom_ids_on_both_paths(tmp_path: Path) -> None:
+    """A custom_id repeated on short-path lines and on lines read the general way (a bad method)
+    is a problem on every line but its first, however the lines are split."""
+    lines = [line(i) for i in range(12)]
+    lines[3] = line(3, custom_id="r0", method="GET")
+    lines[6] = line(6, custom_id="r0")
+    lines[7] = line(7, custom_id="r6")
+    lines[9] = line(9, custom_id="r2", method="GET")
+    report = run_all_ways(tmp_path, lines)
+    assert checks(report) == [(4, "duplicate_custom_id"), (4, "invalid_method"), (7, "duplicate_custom_id"),
+                              (10, "duplicate_custom_id"), (10, "invalid_method")]  # fmt: skip
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**80), 2**80)
+    | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _same_as_json(ours: Any, theirs: Any) -> bool:
+    """Equal in type and value, but for an integer json keeps where ours is a float of 2**63 or more."""
+    if isinstance(theirs, int) and not isinstance(theirs, bool) and ours.__class__ is float:
+        return abs(ours) >= 2.0**63 and float(theirs) == ours
+    if ours.__class__ is not theirs.__class__:
+        return False
+    if isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(map(_same_as_json, ours, theirs))
+    if isinstance(theirs, dict):
+        return list(ours) == list(theirs) and all(_same_as_json(ours[k], theirs[k]) for k in theirs)
+    return repr(ours) == repr(theirs)  # floats to the bit, -0.0 and NaN included
+
+
+@given(value=json_values, ascii_only=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_parse_reads_what_json_reads(value: Any, ascii_only: bool) -> None:
+    """Whatever JSON the line holds, the short path's parser refuses it or reads json's values,
+    but for an integer past 64 bits, which it may read as a float of 2**63 or more."""
+    from tokenomy.datasets.lines import parse
+
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        ours = parse(raw)
+    except Exception:
+        return
+    assert _same_as_json(ours, json.loads(raw))
+
+
+@given(st.from_regex(r"\A-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][-+]?[0-9]{1,3})?\Z"))
+@settings(max_examples=500, deadline=None)
+def test_parse_reads_numbers_to_the_bit(text: str) -> None:
+    """A number reads as json reads it, to the last bit of a float."""
+    from tokenomy.datasets.lines import parse
+
+    try:
+        ours = parse(text.encode())
+    except Exception:
+        return
+    assert _same_as_json(ours, json.loads(text))

@@ -15,11 +15,21 @@ from typing import Any
 from tokenomy._data import table
 from tokenomy._results import get
 from tokenomy.datasets.batch import BatchLines
-from tokenomy.datasets.lines import FATAL, NoModel, Spec, StreamLines, Task, decoded, line_problem, short
+from tokenomy.datasets.lines import (
+    FATAL,
+    NoModel,
+    Spec,
+    StreamLines,
+    Task,
+    Windows,
+    decoded,
+    line_problem,
+    short,
+)
 from tokenomy.datasets.read import FileRange, TooLong, read_range, read_stream
 from tokenomy.datasets.stats import DatasetStats, Tally
 from tokenomy.encodings import encodings_dir, set_encodings_dir
-from tokenomy.registry import on_registry_change, resolve
+from tokenomy.registry import on_registry_change
 from tokenomy.requests import count_request
 from tokenomy.tokenizer import count
 
@@ -72,8 +82,8 @@ class _Counter:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.max_bytes = spec.limits[1] if spec.kind == "batch" else 1 << 62
-        self.batch = BatchLines(spec) if spec.kind == "batch" else None
-        self.windows: dict[str, int | None] = {}
+        self.windows = Windows(spec.as_of)
+        self.batch = BatchLines(spec, self.windows) if spec.kind == "batch" else None
 
     def run(self, lines: list[Any], first: int, stats: DatasetStats, tally: Tally, records: bool) -> None:
         """Count ``lines`` (numbered from ``first``); blank file lines go to ``tally``."""
@@ -91,13 +101,6 @@ class _Counter:
                 raise
             except Exception as error:  # one hostile line never aborts the report
                 line_problem(stats, number, type(error).__name__, error)
-
-    def window(self, model: str) -> int | None:
-        try:
-            return self.windows[model]
-        except KeyError:
-            window = self.windows[model] = resolve(model, self.spec.as_of, warn=False).context_window
-            return window
 
     def names(self, record: Any) -> tuple[str, ...]:
         if self.spec.models:
@@ -198,7 +201,7 @@ class _Counter:
         stats.records += 1
 
     def check_window(self, stats: DatasetStats, number: int, model: str, tokens: int) -> None:
-        window = self.window(model)
+        window = self.windows[model]
         if window is not None and tokens > window:
             stats.add_over_limit(number, str(number), model, tokens, window)
 

@@ -23,8 +23,8 @@ from tokenomy.datasets.plot import plot_histograms
 from tokenomy.datasets.read import MAX_LINE_BYTES
 from tokenomy.datasets.run import collect
 from tokenomy.datasets.stats import DatasetStats
-from tokenomy.datasets.whatif import BOUND_NOTE, WhatIfReport, price, what_if_report
-from tokenomy.errors import DatasetError, PriceUnavailableError
+from tokenomy.datasets.whatif import BOUND_NOTE, WhatIfReport, batch_saving, price, what_if_report
+from tokenomy.errors import DatasetError
 from tokenomy.registry import DateLike, day_of
 from tokenomy.report import html_list, html_report, html_table, money, text_table
 
@@ -235,7 +235,7 @@ class DatasetReport:
         for m in self.models:
             c = m.cost
             rate = ("n/a" if c is None else "free" if c.usd == 0 and m.prompt_tokens
-                    else "training" if self.kind == "fine-tune" else "batch (50% off)" if c.batch
+                    else "training" if self.kind == "fine-tune" else f"batch ({batch_saving()})" if c.batch
                     else "standard")  # fmt: skip
             total = money(c.usd) if c else "n/a"
             if self.kind == "fine-tune":
@@ -357,30 +357,18 @@ def report_from_stats(
         epochs = epochs if epochs is not None else default_epochs(stats.records)
     batch, endpoint = kind == "batch", _endpoint(stats, kind)
     totals, notes = [], []
-    for name, (records, prompt, bound, billed, over) in sorted(stats.models.items()):
-        cost, note = None, ""
-        try:
-            cost = price(
-                name,
-                billed if kind == "fine-tune" else prompt,
-                bound,
-                kind=kind,
-                endpoint=endpoint,
-                day=day,
-                batch=batch,
-                bound=bound > 0,
-                epochs=epochs or 1,
-            )
-            notes += list(cost.notes)
-        except PriceUnavailableError as error:
-            note = str(error)
-            notes.append(note)
+    for name, row in sorted(stats.models.items()):
+        records, prompt, bound, billed, over = row
+        cost, note = price(name, row, bound, bound=bound > 0, kind=kind, endpoint=endpoint, day=day,
+                           batch=batch, epochs=epochs or 1)  # fmt: skip
+        notes += list(cost.notes) if cost else [note]
         notes_ = (note,) if note else ()
         totals.append(ModelTotals(name, records, prompt, bound, billed, cost, notes_, over, bound > 0))
     if any(t.output_is_bound for t in totals):
         notes.append(BOUND_NOTE)
     if batch and any(t.cost is not None and t.cost.batch for t in totals):
-        notes.append("priced at the Batch API rate: half the standard price where no batch price is listed")
+        notes.append(f"priced at the Batch API rate: {batch_saving()} the standard price where no batch "
+                     "price is listed")
     for name, model_notes in sorted(stats.notes.items()):
         notes += [f"{name}: {n}" if len(stats.notes) > 1 else n for n in model_notes]
     notes += [f"{n:,} {reason}: checked, not counted" for reason, n in sorted(stats.skipped.items())]

@@ -21,7 +21,7 @@ from tokenomy._workers import map_ordered, startup_seconds, worth_a_pool
 from tokenomy.datasets.lines import KINDS, MODEL_CHECKS, Records, Spec, StreamLines, Task
 from tokenomy.datasets.read import MAX_LINE_BYTES, FileRange, check_file, compression, ranges, read_stream
 from tokenomy.datasets.records import count_task
-from tokenomy.datasets.stats import LIST_CAP, DatasetStats, FileTally, Tally
+from tokenomy.datasets.stats import LIST_CAP, DatasetStats, FileTally, Tally, duplicate_message
 from tokenomy.encodings import encodings_dir
 from tokenomy.errors import DatasetError
 from tokenomy.registry import DateLike, day_of, resolve
@@ -135,8 +135,16 @@ def assemble(spec: Spec, parts: Iterable[tuple[DatasetStats, Tally]],
     """One file's partials, given in line order, renumbered, merged and finished."""
     file = FileTally(*spec.limits)
     stats = DatasetStats()
+    ids: dict[str, int] = {}  # the custom_ids of the parts before (their lines are not needed)
     for part, tally in parts:
-        stats.absorb(part.shift_lines(file.add(tally)))
+        offset = file.add(tally)
+        # in line order, a custom_id met in an earlier part is a repeat on this part's line: the
+        # parts' ids are neither renumbered nor kept with their lines (finish_file forgets them)
+        theirs, part.ids = part.ids, {}
+        for key in ids.keys() & theirs.keys() if ids else ():
+            stats.add_problem(theirs[key] + offset, "duplicate_custom_id", duplicate_message(key))
+        ids.update(theirs)
+        stats.absorb(part.shift_lines(offset))
         if bar is not None:
             bar(tally.bytes)
     return finish_file(stats, file, spec)

@@ -97,6 +97,30 @@ class DatasetStats:
         if error is not None and check not in self.errors:
             self.errors[check] = error
 
+    def add_ids(self, custom_ids: list[str], lines: list[int]) -> None:
+        """The custom_ids of these lines (lines increasing): each one met before is a problem on
+        the later line, as in :meth:`absorb`.
+
+        >>> stats = DatasetStats()
+        >>> stats.add_ids(["a", "b", "a"], [1, 2, 3])
+        >>> stats.ids, stats.problems[0][:2]
+        ({'a': 1, 'b': 2}, (3, 'duplicate_custom_id'))
+        """
+        if not custom_ids:
+            return
+        if max(map(len, custom_ids)) > _ID_CHARS:
+            custom_ids = list(map(id_key, custom_ids))
+        first = dict(zip(reversed(custom_ids), reversed(lines), strict=True))  # each one's first line
+        if len(first) < len(custom_ids):
+            for key, line in zip(custom_ids, lines, strict=True):
+                if first[key] != line:
+                    self.add_problem(line, "duplicate_custom_id", duplicate_message(key))
+        ids = self.ids
+        for key in ids.keys() & first.keys() if ids else ():
+            self.add_problem(max(ids[key], first[key]), "duplicate_custom_id", duplicate_message(key))
+            first[key] = min(ids[key], first[key])
+        ids.update(first)
+
     def add_notes(self, model: str, notes: tuple[str, ...]) -> None:
         if not notes:
             return

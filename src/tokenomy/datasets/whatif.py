@@ -7,8 +7,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from tokenomy._data import table
 from tokenomy._deprecation import renamed
 from tokenomy.cost import Cost, cost_of_request, estimate_cost, fine_tuning_cost
 from tokenomy.datasets.stats import DatasetStats
@@ -22,35 +24,50 @@ BOUND_NOTE = "output priced at each request's max_tokens (times n): an upper bou
 
 def price(
     model: str,
-    input_tokens: int,
+    totals: Sequence[int],
     output_tokens: int,
     *,
+    bound: bool,
     kind: str,
     endpoint: str | None,
     day: date,
     batch: bool,
     cached_tokens: int = 0,
-    bound: bool = False,
     epochs: int = 1,
-) -> Cost:
-    """What ``model`` charges for these totals, by the rules of ``endpoint`` (None: plain tokens)."""
-    if kind == "fine-tune":
-        return fine_tuning_cost(model, input_tokens, epochs=epochs, as_of=day)
-    if endpoint is None or cached_tokens:
-        return estimate_cost(model, input_tokens, output_tokens=output_tokens,
-                             cached_input_tokens=cached_tokens, batch=batch, as_of=day)  # fmt: skip
-    info = resolve(model, day, warn=False)
-    request = RequestCount(
-        tokens=input_tokens,
-        model=model,
-        snapshot=info.snapshot,
-        encoding=info.encoding or "",
-        endpoint=endpoint,
-        exact=True,
-        max_output_tokens=output_tokens if bound else None,
-        as_of=day,
-    )
-    return cost_of_request(request, output_tokens=None if bound else output_tokens, batch=batch)
+) -> tuple[Cost | None, str]:
+    """What ``model`` charges for its totals in a partial ([records, prompt tokens, output bound,
+    billed tokens, over the limit]) and ``output_tokens`` (``bound``: the requests' max_tokens), by
+    the rules of ``endpoint`` (None: plain tokens); or None and why it has no price."""
+    try:
+        if kind == "fine-tune":
+            return fine_tuning_cost(model, totals[3], epochs=epochs, as_of=day), ""
+        if endpoint is None or cached_tokens:
+            return estimate_cost(model, totals[1], output_tokens=output_tokens,
+                                 cached_input_tokens=cached_tokens, batch=batch, as_of=day), ""  # fmt: skip
+        info = resolve(model, day, warn=False)
+        request = RequestCount(
+            tokens=totals[1],
+            model=model,
+            snapshot=info.snapshot,
+            encoding=info.encoding or "",
+            endpoint=endpoint,
+            exact=True,
+            max_output_tokens=output_tokens if bound else None,
+            as_of=day,
+        )
+        return cost_of_request(request, output_tokens=None if bound else output_tokens, batch=batch), ""
+    except PriceUnavailableError as error:
+        return None, str(error)
+
+
+def batch_saving() -> str:
+    """What the Batch API takes off the standard price, worded from ``data/pricing.toml``.
+
+    >>> batch_saving()
+    '50% off'
+    """
+    paid = Decimal(str(table("pricing")["batch"]["discount"]))  # the share of the standard price paid
+    return f"{1 - paid:.0%} off"
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,7 @@ class WhatIfReport:
         ]
 
     def _title(self) -> str:
-        rate = "at the Batch API rate, 50% off" if self.batch else "at the standard rate"
+        rate = f"at the Batch API rate, {batch_saving()}" if self.batch else "at the standard rate"
         cached = f", {self.cached_share:.0%} of input cached" if self.cached_share else ""
         return f"what if: the same {self.kind} records on each model ({rate}{cached})"
 
@@ -165,27 +182,14 @@ def what_if_report(
     """Price each model's totals in ``stats`` (collected with ``models=names``)."""
     rows, notes = [], []
     for name in dict.fromkeys(names):
-        records, prompt, bound, billed, over = stats.models.get(name, [0, 0, 0, 0, 0])
+        totals = stats.models.get(name, [0, 0, 0, 0, 0])
+        records, prompt, bound, _, over = totals
         output = bound if output_tokens is None else output_tokens * records
         cached = math.floor(prompt * cached_share)
-        cost, note = None, ""
-        try:
-            cost = price(
-                name,
-                billed if kind == "fine-tune" else prompt,
-                output,
-                kind=kind,
-                endpoint=endpoint,
-                day=day,
-                batch=batch,
-                cached_tokens=cached,
-                bound=output_tokens is None and bound > 0,
-                epochs=epochs,
-            )
-            notes += list(cost.notes)
-        except PriceUnavailableError as error:
-            note = str(error)
-            notes.append(f"{name}: {error}")
+        cost, note = price(name, totals, output, bound=output_tokens is None and bound > 0, kind=kind,
+                           endpoint=endpoint, day=day, batch=batch, cached_tokens=cached,
+                           epochs=epochs)  # fmt: skip
+        notes += list(cost.notes) if cost else [f"{name}: {note}"]
         rows.append(WhatIfRow(name, records, prompt, cached, output, over, cost, (note,) if note else ()))
     if output_tokens is None and any(r.output_tokens for r in rows):
         notes.append(BOUND_NOTE)
