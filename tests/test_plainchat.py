@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import tiktoken_enc
-from tokenomy import register_model
+from tokenomy import register_model, registry
 from tokenomy._data import table
 from tokenomy._plainchat import PlainChats
 from tokenomy.errors import TokenomyError
@@ -125,12 +125,16 @@ def test_a_framing_does_not_outlive_its_rules() -> None:
         assert count_request(body).tokens == before + 1
     assert count_request(body).tokens == before
     name = "acme-plainchat-model"
-    register_model(name, based_on="gpt-4o-2024-08-06")
-    first = count_request({**body, "model": name})
-    register_model(name, based_on="gpt-4-0613")  # another encoding and window under the same name
-    second = count_request({**body, "model": name})
+    try:
+        register_model(name, based_on="gpt-4o-2024-08-06")
+        first = count_request({**body, "model": name})
+        register_model(name, based_on="gpt-4-0613")  # another encoding and window under the same name
+        second = count_request({**body, "model": name})
+        recounted = whole({**body, "model": name}, name, date.today())
+    finally:
+        registry._reset_for_tests()  # the registration does not outlive this test
     assert (first.encoding, second.encoding) == ("o200k_base", "cl100k_base")
-    assert second == whole({**body, "model": name}, name, date.today())
+    assert second == recounted
 
 
 def test_a_retired_model_warns_once_per_call() -> None:
