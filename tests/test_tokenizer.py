@@ -158,8 +158,34 @@ def test_count_cache_is_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> No
         assert [tok.count_cached(t) for t in texts] == [
             len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in texts
         ]
-    assert tok._cache_chars <= 10_000 and sum(map(len, tok._cache)) == tok._cache_chars
+    entries = sum(len(t) + module._ENTRY_CHARS for t in tok._cache)
+    assert tok._cache_chars <= 10_000 and entries == tok._cache_chars
     assert tok.count_cached("short") == 1 and "short" not in tok._cache
+
+
+def test_count_cache_keeps_short_repeats_while_tiktoken_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On tiktoken a short repeated string (a one-line system prompt) is remembered; many tiny
+    ones stay within the budget by entries, not only by characters."""
+    from tokenomy import tokenizer as module
+
+    monkeypatch.setattr(module, "_CACHE_CHARS", 10_000)
+    tok = tokenizer("o200k_base", "tiktoken")
+    prompt = "You are a concise assistant."
+    assert tok.count_cached(prompt) == tok.count_cached(prompt) == len(tiktoken_enc("o200k_base").encode_ordinary(prompt))
+    assert prompt in tok._cache
+    texts = [f"question {i:08d}" for i in range(2_000)]
+    assert [tok.count_cached(t) for t in texts] == [len(tiktoken_enc("o200k_base").encode_ordinary(t)) for t in texts]
+    assert len(tok._cache) <= 10_000 // module._ENTRY_CHARS
+
+
+def test_count_cache_skips_short_strings_on_the_fast_backend() -> None:
+    """Where a count costs about a cache hit, short strings are counted, not remembered."""
+    tok = tokenizer("o200k_base", "fast")
+    if tok.backend == "tiktoken":
+        pytest.skip("no fast backend installed")
+    prompt = "You are a concise assistant."
+    assert tok.count_cached(prompt) == len(tiktoken_enc("o200k_base").encode_ordinary(prompt))
+    assert prompt not in tok._cache
 
 
 def test_decode_refuses_ids_the_encoding_lacks() -> None:
