@@ -11,6 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import tiktoken_enc
 from tokenomy import (
@@ -28,6 +30,7 @@ from tokenomy import (
     speech_cost,
     transcription_cost,
 )
+from tokenomy.cost import request_usd, usage_usd
 
 DAY = date(2025, 3, 1)
 REFERENCE_CSV = (
@@ -201,3 +204,53 @@ def test_cost_fields_speak_usd_and_exact() -> None:
     with pytest.raises(TypeError):
         cost.rates["input"] = Decimal(0)  # type: ignore[index]
     assert image_cost("dall-e-3").to_dict()["usd"] == str(image_cost("dall-e-3").usd)
+
+
+# models with every kind of price row: cached price or not, no price at all, a free endpoint
+_PRICED = ["gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-4-0613", "o3-mini-2025-01-31",
+           "gpt-3.5-turbo-0125", "gpt-oss-120b", "gpt-4.1-nano-2025-04-14"]  # fmt: skip
+_COUNTS = st.integers(min_value=0, max_value=10**7)
+
+
+def _outcome(call: Any) -> tuple[str, str]:
+    """What a pricing call gives: the amount with its digits, or the error's type and message."""
+    try:
+        return "usd", str(call())
+    except Exception as exc:  # the lean and the full pricing must fail alike
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(model=st.sampled_from(_PRICED), prompt=_COUNTS, output=_COUNTS, cached=_COUNTS, reasoning=_COUNTS,
+       responses=st.booleans())  # fmt: skip
+def test_usage_usd_is_cost_from_usage(model: str, prompt: int, output: int, cached: int, reasoning: int,
+                                      responses: bool) -> None:  # fmt: skip
+    """The guard's lean pricing of a response gives cost_from_usage's amount to the digit, and its errors."""
+    names = ("input_tokens", "output_tokens") if responses else ("prompt_tokens", "completion_tokens")
+    usage = {names[0]: prompt, names[1]: output, f"{names[0]}_details": {"cached_tokens": cached},
+             f"{names[1]}_details": {"reasoning_tokens": reasoning}}  # fmt: skip
+    full = _outcome(lambda: cost_from_usage(model, usage, as_of=DAY).usd)
+    assert _outcome(lambda: usage_usd(model, usage, as_of=DAY)) == full
+
+
+@pytest.mark.parametrize("usage", [{}, {"prompt_tokens": -1}, {"prompt_tokens": 1.5}, {"input_tokens": True},
+                                   {"prompt_tokens": 3, "prompt_tokens_details": {"cached_tokens": 4}}, None])  # fmt: skip
+def test_usage_usd_refuses_what_cost_from_usage_refuses(usage: Any) -> None:
+    """A malformed usage object is the same error either way."""
+    full = _outcome(lambda: cost_from_usage("gpt-4o-2024-08-06", usage, as_of=DAY))
+    assert full[0] != "usd"
+    assert _outcome(lambda: usage_usd("gpt-4o-2024-08-06", usage, as_of=DAY)) == full
+
+
+@settings(max_examples=200, deadline=None)
+@given(model=st.sampled_from([*_PRICED, "omni-moderation-latest", "text-embedding-3-small"]),
+       text=st.text(max_size=60), output=_COUNTS)  # fmt: skip
+def test_request_usd_is_cost_of_request(model: str, text: str, output: int) -> None:
+    """The guard's lean worst case gives cost_of_request's amount to the digit (free endpoints 0)."""
+    if "moderation" in model or "embedding" in model:
+        endpoint = "/v1/moderations" if "moderation" in model else "/v1/embeddings"
+        counted = count_request({"model": model, "input": text}, endpoint=endpoint, as_of=DAY)
+    else:
+        counted = count_request({"model": model, "messages": [{"role": "user", "content": text}]}, as_of=DAY)
+    full = _outcome(lambda: cost_of_request(counted, output_tokens=output).usd)
+    assert _outcome(lambda: request_usd(counted, output_tokens=output)) == full

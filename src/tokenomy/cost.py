@@ -215,6 +215,23 @@ def _resolve(model: str, as_of: date | str | None) -> ModelInfo:
 
 def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int, cached: int,
               batch: bool, **extra: Any) -> Cost:  # fmt: skip
+    notes: list[str] = list(extra.pop("notes", ()))
+    notes += list(info.assumptions)
+    rates: dict[str, Decimal] = {}
+    (input_tokens, cached, output_tokens), amounts = _amounts(
+        info, input_tokens, output_tokens, cached, batch, notes, rates)  # fmt: skip
+    return Cost(
+        model=model, snapshot=info.snapshot, input_usd=amounts[0], cached_input_usd=amounts[1],
+        output_usd=amounts[2], input_tokens=input_tokens, cached_input_tokens=cached,
+        output_tokens=output_tokens, batch=batch, notes=tuple(dict.fromkeys(notes)), rates=rates, **extra,
+    )  # fmt: skip
+
+
+def _amounts(info: ModelInfo, input_tokens: int, output_tokens: int, cached: int, batch: bool,
+             notes: list[str], rates: dict[str, Decimal]
+             ) -> tuple[tuple[int, int, int], tuple[Decimal, Decimal, Decimal]]:  # fmt: skip
+    """The checked counts (input, cached, output) and the USD of the uncached input, cached input
+    and output; ``rates`` and ``notes`` receive the prices used and the assumptions made."""
     input_tokens = _whole(input_tokens, "input_tokens")
     output_tokens = _whole(output_tokens, "output_tokens")
     cached = _whole(cached, "cached_input_tokens")
@@ -222,26 +239,22 @@ def _estimate(info: ModelInfo, model: str, input_tokens: int, output_tokens: int
         raise InvalidArgumentError("cached_input_tokens", cached,
             f"a number no larger than input_tokens ({input_tokens}): cached tokens are part of input_tokens, "
             "so pass the whole prompt as input_tokens")  # fmt: skip
-    notes: list[str] = list(extra.pop("notes", ()))
-    notes += list(info.assumptions)
-    rates: dict[str, Decimal] = {}
-    amounts = {}
-    for component, tokens in (
-        ("input", input_tokens - cached),
-        ("cached_input", cached),
-        ("output", output_tokens),
-    ):
+    amounts = []
+    for component, tokens in (("input", input_tokens - cached), ("cached_input", cached),
+                              ("output", output_tokens)):  # fmt: skip
         if tokens == 0:
-            amounts[component] = Decimal(0)
+            amounts.append(Decimal(0))
             continue
         rates[component] = _rate(info, component, batch, notes)
-        amounts[component] = rates[component] * tokens / MILLION
-    return Cost(
-        model=model, snapshot=info.snapshot, input_usd=amounts["input"],
-        cached_input_usd=amounts["cached_input"], output_usd=amounts["output"],
-        input_tokens=input_tokens, cached_input_tokens=cached,
-        output_tokens=output_tokens, batch=batch, notes=tuple(dict.fromkeys(notes)), rates=rates, **extra,
-    )  # fmt: skip
+        amounts.append(rates[component] * tokens / MILLION)
+    return (input_tokens, cached, output_tokens), (amounts[0], amounts[1], amounts[2])
+
+
+def _usd_of(info: ModelInfo, input_tokens: int, output_tokens: int, cached: int) -> Decimal:
+    """``_estimate(...).usd`` (not batch), without the :class:`Cost`: a guard prices every request
+    and response under ``max_cost_usd``, and needs only the amount."""
+    _, (uncached, cached_usd, output) = _amounts(info, input_tokens, output_tokens, cached, False, [], {})
+    return uncached + cached_usd + output
 
 
 def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date | None = None) -> Cost:
@@ -254,6 +267,26 @@ def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date 
     Decimal('0.000525')
     """
     check_bool(batch, "batch")
+    prompt, completion, cached, reasoning = _usage_tokens(usage)
+    info = _resolve(model, as_of)
+    # reasoning tokens are already inside completion_tokens: they are reported, not added
+    return _estimate(info, model, prompt, completion, cached, batch, reasoning_tokens=reasoning)
+
+
+def usage_usd(model: str, usage: Any, *, as_of: date | None = None) -> Decimal:
+    """``cost_from_usage(model, usage, as_of=as_of).usd``, raising what it raises, without building
+    the :class:`Cost` (a guard's running account prices each response as it ends).
+
+    >>> usage = {"prompt_tokens": 2000, "completion_tokens": 500}
+    >>> usage_usd("gpt-4o-mini-2024-07-18", usage, as_of=date(2025, 1, 1))
+    Decimal('0.0006')
+    """
+    prompt, completion, cached, _ = _usage_tokens(usage)
+    return _usd_of(_resolve(model, as_of), prompt, completion, cached)
+
+
+def _usage_tokens(usage: Any) -> tuple[int, int, int, int]:
+    """Prompt, output, cached and reasoning tokens of an API usage object, checked."""
     chat = get(usage, "prompt_tokens") is not None
     names = ("prompt_tokens", "completion_tokens") if chat else ("input_tokens", "output_tokens")
     prompt = _usage_field(usage, names[0], required=True)
@@ -269,9 +302,7 @@ def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date 
         if part > whole:
             raise ResultFormatError(f"usage.{within}_details.{key}",
                                     f"{part} is more than {within} ({whole}), which includes it")  # fmt: skip
-    info = _resolve(model, as_of)
-    # reasoning tokens are already inside completion_tokens: they are reported, not added
-    return _estimate(info, model, prompt, completion, cached, batch, reasoning_tokens=reasoning)
+    return prompt, completion, cached, reasoning
 
 
 def _usage_field(obj: Any, name: str, within: str = "", *, required: bool = False) -> int:
@@ -310,9 +341,8 @@ def cost_of_request(
     check_bool(batch, "batch")
     info = _resolve(request.model, request.as_of)
     notes = list(request.notes)
-    endpoint = table("endpoints")["request_counting"].get(request.endpoint)
-    free = table("endpoints").get(endpoint or "", {}).get("free", False)
-    if free:
+    endpoint, free = _kind(request)
+    if free and endpoint is not None:
         notes.append(f"{request.endpoint} requests are free ({table('endpoints')[endpoint]['source']})")
         return Cost(
             model=request.model, snapshot=request.snapshot, input_usd=Decimal(0),
@@ -329,6 +359,27 @@ def cost_of_request(
                 notes.append("no output tokens given and no output cap in the request: output priced at 0")
     return _estimate(info, request.model, request.tokens, output_tokens, 0, batch, notes=notes,
                      output_is_bound=bound, exact=request.exact)  # fmt: skip
+
+
+def request_usd(request: RequestCount, *, output_tokens: int) -> Decimal:
+    """``cost_of_request(request, output_tokens=output_tokens).usd``, raising what it raises,
+    without building the :class:`Cost` (a guard prices each request's worst case before sending).
+
+    >>> from tokenomy.requests import count_request
+    >>> body = {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Say hi"}]}
+    >>> request_usd(count_request(body, as_of=date(2025, 1, 1)), output_tokens=100)
+    Decimal('0.0010225')
+    """
+    info = _resolve(request.model, request.as_of)
+    if _kind(request)[1]:
+        return Decimal(0)
+    return _usd_of(info, request.tokens, output_tokens, 0)
+
+
+def _kind(request: RequestCount) -> tuple[str | None, bool]:
+    """The request's endpoint kind, and whether its requests are free (``data/endpoints.toml``)."""
+    kind: str | None = table("endpoints")["request_counting"].get(request.endpoint)
+    return kind, bool(table("endpoints").get(kind or "", {}).get("free", False))
 
 
 @dataclass(frozen=True)
