@@ -22,6 +22,17 @@ from tokenomy._usage import ENCODINGS, UsageReader
 Admit = Callable[[dict[str, Any], bytes, str], Ticket]
 _READ = (b"content-type", b"content-encoding")  # the response headers the guard reads
 
+_orjson_loads: Callable[[bytes], Any] | None
+try:  # the `fast` extra: a request body parses in a quarter of json's time
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - without the fast extra
+    _orjson_loads = None
+# orjson reads an integer outside 64 bits as a float where json keeps it: a body with a run of 19
+# digits (2**63 has 19) goes to json; found as 19 zeros once every digit is a zero (a tenth of the
+# time a regular expression takes)
+_ZEROED = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+
 
 class Exchanges:
     """``prepare`` and ``observe``, the hooks :func:`~tokenomy._forwarding.forwarding_client` calls."""
@@ -40,7 +51,7 @@ class Exchanges:
             return request, None
         try:
             content = request.content
-            body = json.loads(content)  # the one parse of the body: counting reads this dict
+            body = _loads(content)  # the one parse of the body: counting reads this dict
         except (module.RequestNotRead, ValueError):  # a multipart upload is not read, or not JSON
             return request, None
         if not isinstance(body, dict):
@@ -71,6 +82,18 @@ class Exchanges:
             observer = _Observer(self.accounts, ticket, status, sse, encoding)
             tee(response, observer.reader.feed, observer.finish)
         return response
+
+
+def _loads(content: bytes) -> Any:
+    """``json.loads(content)``, with orjson when it is installed and reads the body as json does:
+    it refuses what json reads beyond the standard (NaN, lone surrogates, a byte-order mark,
+    UTF-16), which json then reads, and a long integer never reaches it."""
+    if _orjson_loads is not None and _LONG_RUN not in content.translate(_ZEROED):
+        try:
+            return _orjson_loads(content)
+        except ValueError:
+            pass
+    return json.loads(content)
 
 
 class _Observer:
