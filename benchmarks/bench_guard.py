@@ -8,6 +8,7 @@ clients in alternation, N round trips each, so that load falls on all of them al
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import subprocess
 import sys
@@ -27,17 +28,20 @@ SYSTEM = {"role": "system", "content": "You are a concise assistant for a booksh
 TITLES = ["Pride and Prejudice", "Moby-Dick", "Middlemarch", "Bleak House", "Jane Eyre", "Emma",
           "Great Expectations", "War and Peace", "Anna Karenina", "Don Quixote", "Ulysses", "Dracula",
           "Frankenstein", "Persuasion", "Wuthering Heights", "The Odyssey", "Madame Bovary"]  # fmt: skip
-# the same instructions, a new question each time: as a chat service sends them (nothing is
-# counted from a cache of the previous request)
+# the same instructions, a new question each time, as a chat service sends them: no question is
+# sent twice, so none is counted from a cache (the instructions may be)
 QUESTIONS = [f"Summarise the plot of {title} in {n} sentences, please." for n in ("two", "three", "four")
              for title in TITLES]  # fmt: skip
 
 
-def chats() -> Iterator[list[dict[str, str]]]:
-    """Endless chats of the benchmark's shape, each with the next question."""
-    while True:
-        for question in QUESTIONS:
-            yield [SYSTEM, {"role": "user", "content": question}]
+def chats(tag: str = "") -> Iterator[list[dict[str, str]]]:
+    """Endless chats of the benchmark's shape, each with a question not asked before (``tag`` keeps
+    clients timed side by side from asking each other's questions)."""
+    for order in itertools.count():
+        question = QUESTIONS[order % len(QUESTIONS)]
+        yield [SYSTEM, {"role": "user", "content": f"{question} Order {order}{tag}."}]
+
+
 KINDS = ["unwrapped", "guarded", "guarded, max_cost_usd"]
 
 
@@ -97,10 +101,10 @@ def interleaved(rounds: int) -> None:
     for url in _server():
         clients = {kind: _client(url, kind) for kind in KINDS}
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        chat = chats()
+        chat = {kind: chats(f"-{n}") for n, kind in enumerate(KINDS)}  # the same length, their own text
         for i in range(rounds + 50):
-            messages = next(chat)  # each client sends the same chat in a round
             for kind in KINDS if i % 2 else KINDS[::-1]:
+                messages = next(chat[kind])
                 start = time.perf_counter()
                 clients[kind].chat.completions.create(model="gpt-4o-mini", messages=messages, max_tokens=60)
                 if i >= 50:  # the first 50 warm connections and caches
