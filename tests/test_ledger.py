@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from tokenomy.ledger import Ledger, LedgerEntry
+from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals
 
 CHAT = "/v1/chat/completions"
 
@@ -43,3 +43,13 @@ def test_records_and_renderings() -> None:
     assert ledger._repr_html_().count("<tr>") == 6
     assert len(ledger) == 4 and list(ledger) == list(entries())
     assert str(Ledger()).splitlines()[-1].split()[:3] == ["total", "0", "requests"]
+
+
+def test_earlier_entries_count_in_the_totals() -> None:
+    """A ledger that keeps only its latest entries still totals every one, and shows the earlier ones."""
+    every = entries()
+    kept = Ledger(every[2:], earlier=LedgerTotals.of(every[:2]))
+    assert kept.totals == Ledger(every).totals and len(kept) == 2
+    assert str(kept).splitlines()[1].split()[:3] == ["earlier", "2", "requests"]
+    assert kept.to_dict()["earlier"]["requests"] == 2 and kept.to_dict()["totals"]["requests"] == 4
+    assert LedgerTotals.of(()) + LedgerTotals.of(every) == LedgerTotals.of(every)

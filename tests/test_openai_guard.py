@@ -515,3 +515,40 @@ def test_check_runs_the_pre_flight_without_sending() -> None:
     embeddings = {"model": "text-embedding-3-small", "input": ["short", "word " * 9000]}
     with pytest.raises(RequestOverBudgetError, match="input 1 has 9,001 tokens"):
         Guard(as_of=AS_OF).check(embeddings, endpoint="/v1/embeddings")
+
+
+@pytest.mark.parametrize("keep", [0, 1, 3])
+@pytest.mark.parametrize("limit", [None, 1])
+@pytest.mark.parametrize("read_between", [False, True])
+def test_a_long_lived_guard_keeps_a_bounded_ledger(server: APIServer, keep: int, limit: int | None,
+                                                   read_between: bool) -> None:  # fmt: skip
+    """ledger_entries bounds what a guard holds; totals and spent still cover every request on the wire."""
+    guard = Guard(as_of=AS_OF, ledger_entries=keep, max_cost_usd=limit)
+    wrapped = guard.wrap(client(server))
+    with Wire(server) as wire:
+        for i in range(7):
+            wrapped.chat.completions.create(model="gpt-4o-mini", max_tokens=5,
+                                            messages=[{"role": "user", "content": "word " * (i + 1)}])  # fmt: skip
+            if read_between:
+                assert len(guard.ledger) == min(i + 1, keep)
+    assert len(guard._accounts._done) + len(guard._accounts._entries) == keep
+    ledger = guard.ledger
+    assert [e.predicted_tokens for e in ledger.entries] == [
+        tokenomy.count_request(received.body, as_of=AS_OF).tokens for received in wire.new[len(wire.new) - keep:]
+    ]  # fmt: skip
+    usages = [received.usage for received in wire.new]
+    totals = ledger.totals
+    assert (totals.requests, ledger.earlier.requests) == (7, 7 - keep)
+    assert totals.prompt_tokens == sum(u["prompt_tokens"] for u in usages)
+    assert totals.output_tokens == sum(u["completion_tokens"] for u in usages)
+    assert totals.predicted_tokens == sum(tokenomy.count_request(r.body, as_of=AS_OF).tokens for r in wire.new)
+    billed = sum(tokenomy.cost_from_usage("gpt-4o-mini", u, as_of=AS_OF).usd for u in usages)
+    assert totals.cost == billed == guard.spent
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "10"])
+def test_ledger_entries_is_a_whole_number_or_none(bad: Any) -> None:
+    """A bad ledger_entries is a BudgetError (a ValueError) naming it."""
+    with pytest.raises(tokenomy.BudgetError, match="ledger_entries"):
+        Guard(ledger_entries=bad)
+    assert "ledger_entries=None" in repr(Guard(ledger_entries=None))

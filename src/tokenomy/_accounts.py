@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -19,20 +20,25 @@ from typing import Any
 
 from tokenomy._data import table
 from tokenomy._results import get
-from tokenomy.cost import cost_from_usage
+from tokenomy.cost import usage_usd
 from tokenomy.errors import TokenomyError
-from tokenomy.ledger import Ledger, LedgerEntry
+from tokenomy.ledger import NO_TOTALS, Ledger, LedgerEntry, LedgerTotals
 from tokenomy.requests import RequestCount
 
 
 class Ticket:
-    """A request admitted by the guard: its JSON body as sent, its count, and its reserved worst case."""
+    """A request admitted by the guard: its JSON body as sent, its predicted tokens and whether
+    they are exact (None, False: not counted), and its reserved worst case. It keeps numbers, not
+    the :class:`~tokenomy.RequestCount`: the ledger holds a ticket per request for as long as the
+    guard lives, and plain values are nothing for the garbage collector to walk."""
 
-    __slots__ = ("content", "count", "endpoint", "model", "notes", "reserved", "worst")
+    __slots__ = ("content", "endpoint", "exact", "model", "notes", "reserved", "tokens", "worst")
 
     def __init__(self, endpoint: str, content: bytes, model: str, count: RequestCount | None,
                  worst: Decimal | None, reserved: bool, notes: tuple[str, ...] = ()) -> None:  # fmt: skip
-        self.endpoint, self.content, self.model, self.count = endpoint, content, model, count
+        self.endpoint, self.content, self.model = endpoint, content, model
+        self.tokens: int | None = None if count is None else count.tokens
+        self.exact = count is not None and count.exact
         self.worst, self.reserved, self.notes = worst, reserved, notes
 
 
@@ -48,12 +54,12 @@ class _Done:
         self.cost: Decimal | None = None
         self.charged: Decimal | None = None
 
-    def entry(self) -> LedgerEntry:
-        count, usage, ticket = self.ticket.count, self.usage, self.ticket
-        body = json.loads(ticket.content)
+    def entry(self, *, with_body: bool = True) -> LedgerEntry:
+        usage, ticket = self.usage, self.ticket
+        body = json.loads(ticket.content) if with_body else {}
         return LedgerEntry(
             model=ticket.model, endpoint=ticket.endpoint, status=self.status,
-            predicted_tokens=None if count is None else count.tokens, exact=count is not None and count.exact,
+            predicted_tokens=ticket.tokens, exact=ticket.exact,
             prompt_tokens=_figure(usage, "prompt"), cached_tokens=_figure(usage, "cached"),
             output_tokens=_figure(usage, "output"), reasoning_tokens=_figure(usage, "reasoning"),
             cost=self.cost, stream=self.stream, body=body if isinstance(body, dict) else {}, usage=usage,
@@ -65,14 +71,16 @@ class Accounts:
     """USD spent and reserved under one lock, and every exchange filed, for one guard.
 
     ``limit`` is the guard's ``max_cost_usd`` (None: no cost limit, so nothing is priced until
-    the ledger is read); ``as_of`` the day prices are taken on (None: the request's own day).
+    the ledger is read); ``as_of`` the day prices are taken on (None: the request's own day);
+    ``keep`` how many exchanges the ledger keeps (None: all), the earlier ones summed.
     """
 
-    def __init__(self, limit: Decimal | None, as_of: date | None) -> None:
-        self.limit, self.as_of = limit, as_of
+    def __init__(self, limit: Decimal | None, as_of: date | None, keep: int | None = None) -> None:
+        self.limit, self.as_of, self.keep = limit, as_of, keep
         self.lock = threading.Lock()
-        self._done: list[_Done] = []  # finished exchanges, in order
-        self._entries: list[LedgerEntry] = []  # the first len(_entries) of them, priced and built
+        self._done: deque[_Done] = deque()  # exchanges filed since the ledger was last read, in order
+        self._entries: deque[LedgerEntry] = deque()  # the ones before them, priced and built
+        self._earlier = NO_TOTALS  # the sums of those no longer kept
         self._spent = Decimal(0)
         self._reserved = Decimal(0)
 
@@ -93,7 +101,7 @@ class Accounts:
         """Every exchange filed so far (a snapshot)."""
         with self.lock:
             self._settle()
-            return Ledger(tuple(self._entries))
+            return Ledger(tuple(self._entries), self._earlier)
 
     def reserve(self, worst: Decimal) -> Decimal | None:
         """Hold ``worst`` if it fits under the limit (None); else the running cost it would top."""
@@ -127,12 +135,14 @@ class Accounts:
             if done.charged is not None:
                 self._spent += done.charged
             self._done.append(done)
+            if self.keep is not None and len(self._done) + len(self._entries) > self.keep:
+                self._forget()
 
     def _price(self, done: _Done) -> None:
         ok, ticket = 200 <= done.status < 300, done.ticket
         if done.usage is not None and ok:
             try:
-                done.cost = cost_from_usage(ticket.model, done.usage, as_of=self.as_of).usd
+                done.cost = usage_usd(ticket.model, done.usage, as_of=self.as_of)
             except (TokenomyError, TypeError) as exc:
                 done.notes += (f"usage not priced: {exc}",)
         if ok and done.usage is None:
@@ -143,11 +153,28 @@ class Accounts:
 
     def _settle(self) -> None:
         """Price and build the entries filed since the last read (the lock is held)."""
-        for done in self._done[len(self._entries) :]:
-            if done.charged is None:
-                self._price(done)
-                self._spent += done.charged or 0
+        while self._done:
+            done = self._done.popleft()
+            self._settle_one(done)
             self._entries.append(done.entry())
+
+    def _settle_one(self, done: _Done) -> None:
+        if done.charged is None:
+            self._price(done)
+            self._spent += done.charged or 0
+
+    def _forget(self) -> None:
+        """Sum the oldest exchanges into the earlier totals until ``keep`` are left (the lock is
+        held): a guard that lives long holds a bounded ledger."""
+        assert self.keep is not None
+        while len(self._done) + len(self._entries) > self.keep:
+            if self._entries:
+                entry = self._entries.popleft()
+            else:
+                done = self._done.popleft()
+                self._settle_one(done)
+                entry = done.entry(with_body=False)
+            self._earlier = self._earlier + LedgerTotals.of((entry,))
 
 
 def _figure(usage: Mapping[str, Any] | None, name: str) -> int | None:

@@ -9,8 +9,8 @@ reasoning tokens), their cost in ``Decimal`` USD and the drift (billed minus pre
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -112,6 +112,25 @@ class LedgerTotals:
     drift: int
     cost: Decimal
 
+    def __add__(self, other: LedgerTotals) -> LedgerTotals:
+        return LedgerTotals(*(a + b for a, b in zip(_sums(self), _sums(other), strict=True)))
+
+    @classmethod
+    def of(cls, entries: Iterable[LedgerEntry]) -> LedgerTotals:
+        """The sums over ``entries``; tokens and drift over those billed with a ``usage``."""
+        counts, cost = [0] * 8, Decimal(0)
+        for e in entries:
+            counts[0] += 1
+            if e.cost is not None:
+                cost += e.cost
+            if e.prompt_tokens is not None:
+                figures = (1, e.predicted_tokens, e.prompt_tokens, e.cached_tokens, e.output_tokens,
+                           e.reasoning_tokens, e.drift)  # fmt: skip
+                for i, figure in enumerate(figures, 1):
+                    counts[i] += figure or 0
+        requests, billed, predicted, prompt, cached, output, reasoning, drift = counts
+        return cls(requests, billed, predicted, prompt, cached, output, reasoning, drift, cost)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (the cost as a string)."""
         return {
@@ -122,6 +141,12 @@ class LedgerTotals:
         }  # fmt: skip
 
 
+def _sums(totals: LedgerTotals) -> tuple[Any, ...]:
+    return tuple(getattr(totals, f.name) for f in fields(totals))
+
+
+NO_TOTALS = LedgerTotals(0, 0, 0, 0, 0, 0, 0, 0, Decimal(0))
+
 HEADERS = ("model", "endpoint", "status", "predicted", "billed", "drift", "cached", "output",
            "reasoning", "USD")  # fmt: skip
 
@@ -129,6 +154,9 @@ HEADERS = ("model", "endpoint", "status", "predicted", "billed", "drift", "cache
 @dataclass(frozen=True)
 class Ledger:
     """Entries in the order their responses finished, with totals; a snapshot, never updated.
+
+    ``earlier`` sums the entries no longer kept (a guard keeps its latest ``ledger_entries``):
+    :attr:`totals` covers them too.
 
     >>> entry = LedgerEntry("gpt-4o", "/v1/chat/completions", 200, 12, True, prompt_tokens=13,
     ...                     cached_tokens=0, output_tokens=5, reasoning_tokens=0, cost=Decimal("0.0001"))
@@ -142,6 +170,7 @@ class Ledger:
     """
 
     entries: tuple[LedgerEntry, ...] = ()
+    earlier: LedgerTotals = NO_TOTALS
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -151,18 +180,10 @@ class Ledger:
 
     @property
     def totals(self) -> LedgerTotals:
-        """Sums over every entry; tokens and drift over the entries billed with a ``usage``."""
-        billed = [e for e in self.entries if e.prompt_tokens is not None]
-        return LedgerTotals(
-            requests=len(self.entries), billed_requests=len(billed),
-            predicted_tokens=sum(e.predicted_tokens or 0 for e in billed),
-            prompt_tokens=sum(e.prompt_tokens or 0 for e in billed),
-            cached_tokens=sum(e.cached_tokens or 0 for e in billed),
-            output_tokens=sum(e.output_tokens or 0 for e in billed),
-            reasoning_tokens=sum(e.reasoning_tokens or 0 for e in billed),
-            drift=sum(e.drift or 0 for e in billed),
-            cost=sum((e.cost for e in self.entries if e.cost is not None), Decimal(0)),
-        )  # fmt: skip
+        """Sums over every entry, earlier ones included; tokens and drift over the entries billed
+        with a ``usage``."""
+        totals = LedgerTotals.of(self.entries)
+        return totals + self.earlier if self.earlier.requests else totals
 
     @property
     def records(self) -> tuple[UsageRecord, ...]:
@@ -175,6 +196,11 @@ class Ledger:
              _signed(e.drift), e.cached_tokens, e.output_tokens, e.reasoning_tokens, _usd(e.cost)]
             for e in self.entries
         ]  # fmt: skip
+        if self.earlier.requests:
+            e = self.earlier
+            rows.insert(0, ["earlier", f"{e.requests} request{'' if e.requests == 1 else 's'}", None,
+                            e.predicted_tokens, e.prompt_tokens, _signed(e.drift), e.cached_tokens,
+                            e.output_tokens, e.reasoning_tokens, _usd(e.cost)])  # fmt: skip
         t = self.totals
         plural = "" if t.requests == 1 else "s"
         rows.append(["total", f"{t.requests} request{plural}", None, t.predicted_tokens,
@@ -189,8 +215,9 @@ class Ledger:
         return html_table(HEADERS, self._rows(), "tokenomy guard ledger")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: every entry, then the totals."""
-        return {"entries": [e.to_dict() for e in self.entries], "totals": self.totals.to_dict()}
+        """Plain data for JSON: every entry, the sums of those no longer kept, then the totals."""
+        return {"entries": [e.to_dict() for e in self.entries], "earlier": self.earlier.to_dict(),
+                "totals": self.totals.to_dict()}  # fmt: skip
 
 
 def _tokens(tokens: int | None, exact: bool) -> str | None:

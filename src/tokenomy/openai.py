@@ -36,7 +36,7 @@ from tokenomy._accounts import Accounts, Ticket
 from tokenomy._data import table
 from tokenomy._exchanges import Exchanges
 from tokenomy._forwarding import forwarding_client, http_library
-from tokenomy.cost import cost_of_request
+from tokenomy.cost import request_usd
 from tokenomy.errors import BudgetError, BudgetExceededError, TokenomyError
 from tokenomy.ledger import Ledger, LedgerEntry, LedgerTotals, UsageRecord
 from tokenomy.registry import ModelInfo, day_of, on_registry_change, resolve
@@ -115,8 +115,10 @@ class Guard:
     running cost: billed costs so far, plus the worst case of every request in flight, plus this
     request's worst case (its prompt at the input price and its most possible output).
     ``on_exceed`` is ``"raise"``, ``"warn"`` or a callable ``(body, error)`` returning a body to
-    send instead (checked again) or None to raise. :meth:`check` runs the same pre-flight on one
-    body without sending it:
+    send instead (checked again) or None to raise. The ledger keeps the latest ``ledger_entries``
+    exchanges (None: every one, for a guard that does not live long) and sums the earlier ones
+    into its totals, so a guard serving for weeks holds a bounded ledger. :meth:`check` runs the
+    same pre-flight on one body without sending it:
 
     >>> guard = Guard(max_prompt_tokens=10, as_of=date(2025, 1, 1))
     >>> guard.check({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}).tokens
@@ -136,8 +138,10 @@ class Guard:
         reserve_output: int | None = None,
         on_exceed: OnExceed = "raise",
         as_of: date | str | None = None,
+        ledger_entries: int | None = 10_000,
     ) -> None:
-        for name, value in (("max_prompt_tokens", max_prompt_tokens), ("reserve_output", reserve_output)):
+        for name, value in (("max_prompt_tokens", max_prompt_tokens), ("reserve_output", reserve_output),
+                            ("ledger_entries", ledger_entries)):  # fmt: skip
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise BudgetError(f"{name} must be a whole number >= 0 or None, not {value!r}")
         if on_exceed not in ("raise", "warn") and not callable(on_exceed):
@@ -145,13 +149,13 @@ class Guard:
         self.max_prompt_tokens, self.reserve_output = max_prompt_tokens, reserve_output
         self.on_exceed = on_exceed
         self._accounts = Accounts(None if max_cost_usd is None else _usd(max_cost_usd),
-                                  None if as_of is None else day_of(as_of))  # fmt: skip
+                                  None if as_of is None else day_of(as_of), ledger_entries)  # fmt: skip
         self._exchanges = Exchanges(self._admit, self._accounts)
 
     def __repr__(self) -> str:
         return (f"Guard(max_prompt_tokens={self.max_prompt_tokens}, max_cost_usd={self.max_cost_usd}, "
                 f"reserve_output={self.reserve_output}, on_exceed={self.on_exceed!r}, "
-                f"as_of={self.as_of})")  # fmt: skip
+                f"as_of={self.as_of}, ledger_entries={self._accounts.keep})")  # fmt: skip
 
     def wrap(self, client: _ClientT) -> _ClientT:
         """A copy of ``client`` whose every request passes through this guard first.
@@ -196,7 +200,8 @@ class Guard:
 
     @property
     def ledger(self) -> Ledger:
-        """Every request counted and answered so far (a snapshot)."""
+        """Every request counted and answered so far (a snapshot): the latest ``ledger_entries``, the
+        earlier ones summed in :attr:`Ledger.earlier` (its totals cover all)."""
         return self._accounts.ledger()
 
     @property
@@ -274,7 +279,7 @@ class Guard:
             raise BudgetError(f"{_what(count)}: the registry knows no window or output cap for "
                               f"{count.model}, so its worst-case cost is unbounded: set max_tokens in the "
                               "request")  # fmt: skip
-        return count, cost_of_request(count, output_tokens=output).usd, error
+        return count, request_usd(count, output_tokens=output), error
 
     def _reserve(self, info: ModelInfo) -> int:
         if self.reserve_output is not None:
