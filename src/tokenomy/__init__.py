@@ -43,15 +43,11 @@ if TYPE_CHECKING:
     from tokenomy.chunking import Chunk, chunk, chunk_ids, chunk_tokens
     from tokenomy.cost import (
         Cost,
-        UnitCost,
         cost_from_usage,
         cost_of_request,
         default_epochs,
         estimate_cost,
         fine_tuning_cost,
-        image_cost,
-        speech_cost,
-        transcription_cost,
     )
     from tokenomy.datasets import DatasetReport, DatasetStats, analyze
     from tokenomy.embeddings import (
@@ -80,6 +76,7 @@ if TYPE_CHECKING:
     from tokenomy.rules import load_rules
     from tokenomy.tokenizer import Tokenizer, count, encoding_for
     from tokenomy.truncation import Truncation, fits, truncate
+    from tokenomy.unit_cost import UnitCost, image_cost, speech_cost, transcription_cost
 
 __version__ = "0.1.0"
 
@@ -89,9 +86,8 @@ _LAZY = {
     "tokenomy.budget": ("Allocation", "Budget", "BudgetReport", "FitResult", "Section"),
     "tokenomy.calibrate": ("Calibration",),
     "tokenomy.chunking": ("Chunk", "chunk", "chunk_ids", "chunk_tokens"),
-    "tokenomy.cost": ("Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs",
-                      "estimate_cost", "fine_tuning_cost", "image_cost", "speech_cost",
-                      "transcription_cost"),
+    "tokenomy.cost": ("Cost", "cost_from_usage", "cost_of_request", "default_epochs", "estimate_cost",
+                      "fine_tuning_cost"),
     "tokenomy.datasets": ("DatasetReport", "DatasetStats", "analyze"),
     "tokenomy.embeddings": ("EmbeddingInputCount", "combine_embeddings", "count_embedding_input",
                             "embed_chunks", "embed_long", "embedding_chunks"),
@@ -108,6 +104,7 @@ _LAZY = {
     "tokenomy.rules": ("load_rules",),
     "tokenomy.tokenizer": ("Tokenizer", "count", "encoding_for"),
     "tokenomy.truncation": ("Truncation", "fits", "truncate"),
+    "tokenomy.unit_cost": ("UnitCost", "image_cost", "speech_cost", "transcription_cost"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 

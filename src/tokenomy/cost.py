@@ -1,5 +1,6 @@
 """What a request will cost: :func:`estimate_cost`, :func:`cost_from_usage`,
-:func:`cost_of_request`, and the non-token prices (images, speech, transcription).
+:func:`cost_of_request`, and fine-tuning. Non-token prices (images, speech, transcription) are
+:mod:`tokenomy.unit_cost`'s, importable from here as before.
 
 Amounts are ``Decimal`` USD computed from the registry's prices per 1M tokens on ``as_of``
 (an alias's price follows its snapshot on that day). Cached input tokens are part of the prompt,
@@ -8,14 +9,13 @@ never added on top of it; reasoning tokens are part of the output, never added o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, overload
 
-from tokenomy._args import check_bool, check_choice, check_str, check_whole
+from tokenomy._args import check_bool
 from tokenomy._data import table
 from tokenomy._deprecation import positional_options, renamed
 from tokenomy._results import Picklable, frozen, get
@@ -28,11 +28,13 @@ from tokenomy.errors import (
 from tokenomy.registry import ModelInfo, resolve
 from tokenomy.report import html_table, text_table
 from tokenomy.requests import RequestCount
+from tokenomy.unit_cost import MILLION, MOST, UnitCost, image_cost, speech_cost, transcription_cost
+from tokenomy.unit_cost import whole as _whole
 
-MILLION = Decimal(1_000_000)
-# No bill comes near this many tokens; below it, a price with up to 10 significant digits times a
-# count stays within Decimal's 28 digits, so every amount is exact.
-MOST_TOKENS = 10**18
+__all__ = ["Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs", "estimate_cost",
+           "fine_tuning_cost", "image_cost", "request_usd", "speech_cost", "transcription_cost",
+           "usage_usd"]  # fmt: skip
+MOST_TOKENS = MOST
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,6 @@ class Cost(Picklable):
 
 def _usd(amount: Decimal) -> str:
     return f"${amount.normalize():f}" if amount else "$0"  # exact, no rounding for display
-
-
-def _whole(value: Any, name: str) -> int:
-    number = check_whole(value, name)
-    if number >= MOST_TOKENS:
-        raise InvalidArgumentError(name, value, f"a whole number below {MOST_TOKENS:.0e}")
-    return number
 
 
 def _rate(info: ModelInfo, component: str, batch: bool, notes: list[str]) -> Decimal:
@@ -380,96 +375,6 @@ def _kind(request: RequestCount) -> tuple[str | None, bool]:
     """The request's endpoint kind, and whether its requests are free (``data/endpoints.toml``)."""
     kind: str | None = table("endpoints")["request_counting"].get(request.endpoint)
     return kind, bool(table("endpoints").get(kind or "", {}).get("free", False))
-
-
-@dataclass(frozen=True)
-class UnitCost:
-    """A non-token price: images, characters of speech, minutes of audio. ``usd`` is what
-    ``quantity`` of ``unit`` cost at ``rate`` USD per unit.
-
-    >>> cost = image_cost("dall-e-3", size="1024x1792", quality="hd", n=2)
-    >>> cost.quantity, cost.unit, cost.rate, cost.usd
-    (Decimal('2'), 'image', Decimal('0.12'), Decimal('0.24'))
-    >>> speech_cost("tts-1", "Hello, world!").quantity
-    Decimal('13')
-    """
-
-    model: str
-    usd: Decimal
-    quantity: Decimal
-    unit: str
-    rate: Decimal
-    source: str
-
-    @property
-    def amount(self) -> Decimal:
-        """Deprecated spelling of :attr:`usd`."""
-        renamed("UnitCost", "amount", "usd")
-        return self.usd
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (amounts as strings, to keep them exact)."""
-        return {"model": self.model, "usd": str(self.usd), "quantity": str(self.quantity), "unit": self.unit,
-                "rate": str(self.rate), "source": self.source}  # fmt: skip
-
-
-def image_cost(model: str, *, size: str = "1024x1024", quality: str = "standard", n: int = 1) -> UnitCost:
-    """Price of ``n`` generated images.
-
-    >>> image_cost("dall-e-3", size="1024x1792", quality="hd").usd
-    Decimal('0.12')
-    """
-    row = table("pricing").get("images", {}).get(check_str(model, "model"))
-    if row is None:
-        raise PriceUnavailableError(model, "per-image")
-    qualities = {k: v for k, v in row.items() if isinstance(v, Mapping)}
-    check_choice(quality, "quality", tuple(sorted(qualities)))
-    check_choice(size, "size", tuple(sorted(qualities[quality])))
-    rate = Decimal(str(qualities[quality][size]))
-    count = _whole(n, "n")
-    return UnitCost(model, rate * count, Decimal(count), "image", rate, row["source"])
-
-
-def speech_cost(model: str, text: str | int) -> UnitCost:
-    """Price of speaking ``text`` (or a number of characters) with a TTS model.
-
-    >>> speech_cost("tts-1", 1_000_000).usd
-    Decimal('15')
-    """
-    row = table("pricing").get("speech", {}).get(check_str(model, "model"))
-    if row is None:
-        raise PriceUnavailableError(model, "per-character")
-    characters = len(text) if isinstance(text, str) else _whole(text, "text")
-    rate = Decimal(str(row["per_1m_characters"]))
-    return UnitCost(
-        model,
-        rate * characters / MILLION,
-        Decimal(characters),
-        "character",
-        rate / MILLION,
-        row["source"],
-    )
-
-
-def transcription_cost(model: str, *, seconds: float) -> UnitCost:
-    """Price of transcribing ``seconds`` of audio (billed per minute, rounded up to the second).
-
-    >>> transcription_cost("whisper-1", seconds=90).usd
-    Decimal('0.009')
-    """
-    row = table("pricing").get("transcription", {}).get(check_str(model, "model"))
-    if row is None:
-        raise PriceUnavailableError(model, "per-minute")
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not 0 <= seconds < MOST_TOKENS  # before isfinite(): a 5,000-digit int overflows a float
-        or not math.isfinite(seconds)
-    ):
-        raise InvalidArgumentError("seconds", seconds, "a finite number of seconds >= 0")
-    whole_seconds = Decimal(math.ceil(seconds))
-    rate = Decimal(str(row["per_minute"]))
-    return UnitCost(model, rate * whole_seconds / 60, whole_seconds / 60, "minute", rate, row["source"])
 
 
 def default_epochs(examples: int) -> int:
