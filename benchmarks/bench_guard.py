@@ -9,6 +9,7 @@ clients in alternation, N round trips each, so that load falls on all of them al
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,11 @@ def _server() -> Iterator[str]:
     child = subprocess.Popen([sys.executable, "-m", "tests.openai_server"], cwd=root,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert child.stdout is not None and child.stdin is not None
+    pinned = os.environ.get("TOKENOMY_BENCH_PIN") == "1" and len(os.sched_getaffinity(0)) >= 2
+    if pinned:  # client and server each on a core of their own: the scheduler moving them adds noise
+        client_core, server_core = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(child.pid, {server_core})
+        os.sched_setaffinity(0, {client_core})
     try:
         yield child.stdout.readline().strip()
     finally:
@@ -97,7 +103,8 @@ def test_streamed_round_trip(benchmark, server_url: str, kind: str) -> None:  # 
 
 
 def interleaved(rounds: int) -> None:
-    """Print each client's median round trip and its ratio to the unwrapped one, timed in turn."""
+    """Print each client's median round trip and its ratio to the unwrapped one, timed in turn, and
+    the median of each round's own difference (guarded minus unwrapped, the same moment's load)."""
     for url in _server():
         clients = {kind: _client(url, kind) for kind in KINDS}
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
@@ -112,8 +119,9 @@ def interleaved(rounds: int) -> None:
         base = statistics.median(times["unwrapped"])
         for kind in KINDS:
             median = statistics.median(times[kind])
+            paired = statistics.median(t - u for t, u in zip(times[kind], times["unwrapped"], strict=True))
             print(f"{kind:24} median {median * 1e3:7.3f} ms  min {min(times[kind]) * 1e3:7.3f} ms  "
-                  f"ratio {median / base:.3f}")
+                  f"ratio {median / base:.3f}  paired +{paired / base:.1%}")
 
 
 if __name__ == "__main__":
