@@ -552,3 +552,22 @@ def test_ledger_entries_is_a_whole_number_or_none(bad: Any) -> None:
     with pytest.raises(tokenomy.BudgetError, match="ledger_entries"):
         Guard(ledger_entries=bad)
     assert "ledger_entries=None" in repr(Guard(ledger_entries=None))
+
+
+def test_a_bounded_ledger_keeps_bodies_within_a_byte_budget(server: APIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large bodies are summed, not kept, once the kept ones pass KEPT_BODY_BYTES; totals cover all."""
+    from tokenomy import _accounts
+
+    monkeypatch.setattr(_accounts, "KEPT_BODY_BYTES", 10_000)
+    guard = Guard(as_of=AS_OF, ledger_entries=100)
+    wrapped = guard.wrap(client(server))
+    with Wire(server) as wire:
+        for i in range(6):
+            wrapped.chat.completions.create(model="gpt-4o-mini", max_tokens=5,
+                                            messages=[{"role": "user", "content": f"{i} " + "word " * 800}])  # fmt: skip
+    ledger = guard.ledger
+    kept = [len(json.dumps(e.body)) for e in ledger.entries]
+    assert len(kept) == 2  # each body is some 4.1 KB as sent: a third would pass 10,000 bytes
+    assert ledger.entries[-1].body["messages"][0]["content"].startswith("5 ")
+    assert ledger.totals.requests == 6 and ledger.earlier.requests == 6 - len(kept)
+    assert ledger.totals.prompt_tokens == sum(r.usage["prompt_tokens"] for r in wire.new)

@@ -25,6 +25,8 @@ from tokenomy.errors import TokenomyError
 from tokenomy.ledger import NO_TOTALS, Ledger, LedgerEntry, LedgerTotals
 from tokenomy.requests import RequestCount
 
+KEPT_BODY_BYTES = 16 << 20  # request bodies a bounded ledger keeps, in all
+
 
 class Ticket:
     """A request admitted by the guard: its JSON body as sent, its predicted tokens and whether
@@ -72,7 +74,9 @@ class Accounts:
 
     ``limit`` is the guard's ``max_cost_usd`` (None: no cost limit, so nothing is priced until
     the ledger is read); ``as_of`` the day prices are taken on (None: the request's own day);
-    ``keep`` how many exchanges the ledger keeps (None: all), the earlier ones summed.
+    ``keep`` how many exchanges the ledger keeps (None: all), the earlier ones summed; with a
+    ``keep``, also no more than ``KEPT_BODY_BYTES`` of their bodies (a built entry holds its body
+    parsed, several times the size of its bytes).
     """
 
     def __init__(self, limit: Decimal | None, as_of: date | None, keep: int | None = None) -> None:
@@ -81,6 +85,8 @@ class Accounts:
         self._done: deque[_Done] = deque()  # exchanges filed since the ledger was last read, in order
         self._entries: deque[LedgerEntry] = deque()  # the ones before them, priced and built
         self._earlier = NO_TOTALS  # the sums of those no longer kept
+        self._sizes: deque[int] = deque()  # body bytes of each kept exchange, entries then filed
+        self._kept_bytes = 0
         self._spent = Decimal(0)
         self._reserved = Decimal(0)
 
@@ -135,7 +141,9 @@ class Accounts:
             if done.charged is not None:
                 self._spent += done.charged
             self._done.append(done)
-            if self.keep is not None and len(self._done) + len(self._entries) > self.keep:
+            self._sizes.append(len(ticket.content))
+            self._kept_bytes += len(ticket.content)
+            if self.keep is not None and (len(self._sizes) > self.keep or self._kept_bytes > KEPT_BODY_BYTES):
                 self._forget()
 
     def _price(self, done: _Done) -> None:
@@ -164,10 +172,12 @@ class Accounts:
             self._spent += done.charged or 0
 
     def _forget(self) -> None:
-        """Sum the oldest exchanges into the earlier totals until ``keep`` are left (the lock is
-        held): a guard that lives long holds a bounded ledger."""
+        """Sum the oldest exchanges into the earlier totals until ``keep`` are left, their bodies
+        within ``KEPT_BODY_BYTES`` (the lock is held): a guard that lives long holds a bounded
+        ledger."""
         assert self.keep is not None
-        while len(self._done) + len(self._entries) > self.keep:
+        while self._sizes and (len(self._sizes) > self.keep or self._kept_bytes > KEPT_BODY_BYTES):
+            self._kept_bytes -= self._sizes.popleft()
             if self._entries:
                 entry = self._entries.popleft()
             else:

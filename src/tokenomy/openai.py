@@ -116,8 +116,9 @@ class Guard:
     request's worst case (its prompt at the input price and its most possible output).
     ``on_exceed`` is ``"raise"``, ``"warn"`` or a callable ``(body, error)`` returning a body to
     send instead (checked again) or None to raise. The ledger keeps the latest ``ledger_entries``
-    exchanges (None: every one, for a guard that does not live long) and sums the earlier ones
-    into its totals, so a guard serving for weeks holds a bounded ledger. :meth:`check` runs the
+    exchanges, with no more than 16 MiB of their request bodies (None: every one, for a guard
+    that does not live long), and sums the earlier ones into its totals, so a guard serving for
+    weeks holds a bounded ledger. :meth:`check` runs the
     same pre-flight on one body without sending it:
 
     >>> guard = Guard(max_prompt_tokens=10, as_of=date(2025, 1, 1))
