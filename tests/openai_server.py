@@ -16,6 +16,7 @@ import gzip
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,15 @@ class Received:
         return json.loads(self.raw) if self.raw else None
 
 
+class _Quiet(ThreadingHTTPServer):
+    """A client that closes its connection early (a stream read in part) is not an error of the
+    server's: it is not printed. Anything else is, as http.server does."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class APIServer:
     """Start with ``with APIServer() as server:``; ``server.url`` is the base URL with ``/v1``."""
@@ -58,7 +68,7 @@ class APIServer:
         class Handler(_Handler):
             api = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Quiet(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.root = f"http://127.0.0.1:{self.port}"
