@@ -34,7 +34,6 @@ from tokenomy.unit_cost import whole as _whole
 __all__ = ["Cost", "UnitCost", "cost_from_usage", "cost_of_request", "default_epochs", "estimate_cost",
            "fine_tuning_cost", "image_cost", "request_usd", "speech_cost", "transcription_cost",
            "usage_usd"]  # fmt: skip
-MOST_TOKENS = MOST
 
 
 @dataclass(frozen=True)
@@ -307,7 +306,7 @@ def _usage_field(obj: Any, name: str, within: str = "", *, required: bool = Fals
         if required:
             raise ResultFormatError("usage", "has neither prompt_tokens nor input_tokens")
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MOST_TOKENS:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MOST:
         raise ResultFormatError(f"usage.{within}{name}", f"{short(value)} is not a token count")
     return value
 

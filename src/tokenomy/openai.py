@@ -118,8 +118,8 @@ class Guard:
     send instead (checked again) or None to raise. The ledger keeps the latest ``ledger_entries``
     exchanges, with no more than 16 MiB of their request bodies (None: every one, for a guard
     that does not live long), and sums the earlier ones into its totals, so a guard serving for
-    weeks holds a bounded ledger. :meth:`check` runs the
-    same pre-flight on one body without sending it:
+    weeks holds a bounded ledger. :meth:`check` runs the same pre-flight on one body without
+    sending it:
 
     >>> guard = Guard(max_prompt_tokens=10, as_of=date(2025, 1, 1))
     >>> guard.check({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}).tokens

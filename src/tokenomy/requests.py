@@ -228,7 +228,7 @@ def _count_conversation(body: Mapping[str, Any], info: ModelInfo, path: str, api
         name = table("chat")["default_format"]
         reasons.append(f"no prompt format is known for the {info.family or info.snapshot} family; "
                        f"the {name} format is assumed")  # fmt: skip
-    rules = rules_for(name, info.family)
+    rules = _rules_of(info)
     counter = PromptCounter(encoding_for(info.encoding), info, rules, api, dimensions)
     if api == "chat":
         if "messages" not in body:
