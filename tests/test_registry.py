@@ -183,9 +183,9 @@ def test_as_of_takes_a_date_a_datetime_or_an_iso_string(as_of: object) -> None:
     """model_info, models, estimate_cost, count_messages and analyze accept each form of as_of."""
     assert tokenomy.model_info("gpt-4o", as_of=as_of).snapshot == "gpt-4o-2024-05-13"  # type: ignore[arg-type]
     assert "gpt-4o" in [m.name for m in tokenomy.models("chat", as_of=as_of)]  # type: ignore[arg-type]
-    assert tokenomy.estimate_cost("gpt-4o", 1_000_000, as_of=as_of).total == 5  # type: ignore[arg-type]
+    assert tokenomy.estimate_cost("gpt-4o", 1_000_000, as_of=as_of).usd == 5  # type: ignore[arg-type]
     chat = [{"role": "user", "content": "hi"}]
-    assert tokenomy.count_messages(chat, "gpt-4o", as_of=as_of).total > 0  # type: ignore[arg-type]
+    assert tokenomy.count_messages(chat, "gpt-4o", as_of=as_of).tokens > 0  # type: ignore[arg-type]
     report = tokenomy.analyze(["hello"], kind="text", model="gpt-4o", as_of=as_of, parallel=False)  # type: ignore[arg-type]
     assert report.to_dict()["as_of"] == "2024-06-01"
 
