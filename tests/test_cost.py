@@ -234,12 +234,43 @@ def test_usage_usd_is_cost_from_usage(model: str, prompt: int, output: int, cach
 
 
 @pytest.mark.parametrize("usage", [{}, {"prompt_tokens": -1}, {"prompt_tokens": 1.5}, {"input_tokens": True},
-                                   {"prompt_tokens": 3, "prompt_tokens_details": {"cached_tokens": 4}}, None])  # fmt: skip
+                                   {"prompt_tokens": 3, "prompt_tokens_details": {"cached_tokens": 4}}, None,
+                                   {"prompt_tokens": 3, "completion_tokens": False},
+                                   {"prompt_tokens": 3, "completion_tokens": 2,
+                                    "completion_tokens_details": {"reasoning_tokens": 5}},
+                                   {"input_tokens": 10**18}, {"input_tokens": 3, "output_tokens": "4"},
+                                   {"prompt_tokens": 3, "prompt_tokens_details": {"cached_tokens": 0.0}}])  # fmt: skip
 def test_usage_usd_refuses_what_cost_from_usage_refuses(usage: Any) -> None:
     """A malformed usage object is the same error either way."""
     full = _outcome(lambda: cost_from_usage("gpt-4o-2024-08-06", usage, as_of=DAY))
     assert full[0] != "usd"
     assert _outcome(lambda: usage_usd("gpt-4o-2024-08-06", usage, as_of=DAY)) == full
+
+
+# what a usage figure may hold, sensible or not: the short way for plain dicts must agree with the
+# checking way on each
+_FIGURES = st.one_of(st.none(), st.integers(min_value=-2, max_value=10**19), st.booleans(),
+                     st.floats(allow_nan=False, max_value=1e6), st.text(max_size=2))  # fmt: skip
+_DETAILS = st.one_of(st.none(), st.just([]), st.just(0), st.just([1]),
+                     st.dictionaries(st.sampled_from(["cached_tokens", "reasoning_tokens", "audio_tokens"]),
+                                     _FIGURES))  # fmt: skip
+_USAGE_KEYS = ["prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"]
+_DETAIL_KEYS = [f"{name}_details" for name in _USAGE_KEYS]
+
+
+@settings(max_examples=500, deadline=None)
+@given(usage=st.fixed_dictionaries({}, optional={**{k: _FIGURES for k in _USAGE_KEYS},
+                                                 **{k: _DETAILS for k in _DETAIL_KEYS}}))  # fmt: skip
+def test_usage_dicts_read_as_any_usage_object(usage: dict[str, Any]) -> None:
+    """A usage dict (the guard's case, read the short way) gives the same figures or the same error as
+    the same usage as a read-only mapping and as an SDK-like object (read field by field)."""
+    from types import MappingProxyType
+
+    from tokenomy.cost import _usage_tokens
+
+    short = _outcome(lambda: _usage_tokens(usage))
+    assert _outcome(lambda: _usage_tokens(MappingProxyType(usage))) == short
+    assert _outcome(lambda: _usage_tokens(SimpleNamespace(**usage))) == short
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,8 +18,8 @@ from tokenomy._data import table
 from tokenomy._plainchat import PlainChats
 from tokenomy.errors import TokenomyError
 from tokenomy.registry import resolve
-from tokenomy.requests import _PLAIN, _count_resolved, _rules_of, count_request
-from tokenomy.rules import overridden
+from tokenomy.requests import _PLAIN, _count_resolved, count_request
+from tokenomy.rules import load_rules, overridden, reset_rules
 
 CHAT = "/v1/chat/completions"
 # one or more models of each prompt format and family, a fine-tune and an unlisted snapshot
@@ -81,7 +81,7 @@ def test_the_framing_is_counted_once_per_shape() -> None:
         calls.append(body)
         return _count_resolved(body, info, path, strict)
 
-    memo = PlainChats(spy, _rules_of)
+    memo = PlainChats(spy)
     info = resolve("gpt-4o", date(2025, 1, 1))
     bodies = [{"model": "gpt-4o", "messages": [{"role": "system", "content": system},
                                                {"role": "user", "content": question}]}
@@ -113,16 +113,27 @@ def test_the_framing_is_counted_once_per_shape() -> None:
 ])  # fmt: skip
 def test_other_shapes_are_counted_whole(body: dict[str, Any]) -> None:
     """Content parts, names, tool results, tools and nested fields are not plain: counted whole."""
-    memo = PlainChats(lambda *args: pytest.fail("a framing was counted"), _rules_of)
+    memo = PlainChats(lambda *args: pytest.fail("a framing was counted"))
     assert memo.count(body, resolve("gpt-4o", date(2025, 1, 1)), CHAT, False) is None
 
 
-def test_a_framing_does_not_outlive_its_rules() -> None:
-    """Changed rules (in-memory overrides) and a changed registry entry count afresh."""
+def test_a_framing_does_not_outlive_its_rules(tmp_path: Any) -> None:
+    """Changed rules (in-memory overrides, rules files) and a changed registry entry count afresh."""
     body = {"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "Hi"}]}
     before = count_request(body).tokens
     with overridden({"formats": {"chatml": {"tokens_per_message": 4}}}, label="test"):
         assert count_request(body).tokens == before + 1
+        with overridden({"formats": {"chatml": {"tokens_per_message": 5}}}, label="inner"):
+            assert count_request(body).tokens == before + 2
+        assert count_request(body).tokens == before + 1
+    assert count_request(body).tokens == before
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[formats.chatml]\ntokens_per_message = 6\n")
+    try:
+        load_rules(rules)
+        assert count_request(body).tokens == before + 3
+    finally:
+        reset_rules()
     assert count_request(body).tokens == before
     name = "acme-plainchat-model"
     try:

@@ -18,13 +18,13 @@ from typing import Any, Generic, TypeAlias, TypeVar, cast
 from tokenomy._data import table
 from tokenomy.errors import TokenomyError
 from tokenomy.registry import ModelInfo
-from tokenomy.rules import FormatRules
+from tokenomy.rules import rules_state
 from tokenomy.tokenizer import encoding_for
 
 _R = TypeVar("_R")  # RequestCount, which is defined where the whole count is
-# a shape's model facts and rules (kept, so that their ids stay theirs), its framing (None: not a
-# plain chat) and its encoding
-_Found: TypeAlias = "tuple[ModelInfo, FormatRules, _R | None, str]"
+# a shape's model facts and overridden-rules block (kept, so that their ids stay theirs), its
+# framing (None: not a plain chat) and its encoding
+_Found: TypeAlias = "tuple[ModelInfo, object | None, _R | None, str]"
 _MOST_SHAPES = 4096  # shapes remembered before the memo starts again (bounded memory)
 # field values a plain chat's framing is keyed by (a dict of them too: stream_options)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -33,13 +33,12 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 class PlainChats(Generic[_R]):
     """The framings of plain chat shapes met so far, and the count of a plain chat from them.
 
-    ``rules_of`` gives the prompt rules a model counts under now (user rules may change them):
-    a framing is reused only under the very rules and registry entry it was counted with.
+    A framing is reused only under the registry entry and the prompt rules it was counted with:
+    user rules loaded or :func:`~tokenomy.rules.overridden` since (``rules_state``) count afresh.
     """
 
-    def __init__(self, count_whole: Callable[[Mapping[str, Any], ModelInfo, str, bool], _R],
-                 rules_of: Callable[[ModelInfo], FormatRules]) -> None:  # fmt: skip
-        self._count_whole, self._rules_of = count_whole, rules_of
+    def __init__(self, count_whole: Callable[[Mapping[str, Any], ModelInfo, str, bool], _R]) -> None:
+        self._count_whole = count_whole
         self._framings: dict[tuple[Any, ...], _Found[_R]] = {}
         self._lock = threading.Lock()
         self._roles = frozenset(table("chat")["plain_roles"])
@@ -59,18 +58,18 @@ class PlainChats(Generic[_R]):
                 return None
             roles.append(message.get("role"))
             contents.append(content)
-        rules = self._rules_of(info)
+        generation, override = rules_state()
         # every field but the contents, types included (True == 1 == 1.0 count apart)
         fields = tuple([(name, value, type(value)) for name, value in body.items() if name != "messages"])
         try:
-            key: tuple[Any, ...] = (path, id(info), id(rules), strict, tuple(roles), fields)
+            key: tuple[Any, ...] = (path, id(info), generation, id(override), strict, tuple(roles), fields)
             found = self._framings.get(key)
         except TypeError:  # a dict among the fields (stream_options), or an unhashable role
-            key, found = self._frozen(path, info, rules, strict, roles, fields)
+            key, found = self._frozen(key[:5], roles, fields)
             if not key:
                 return None
-        if found is None or found[0] is not info or found[1] is not rules:
-            found = self._framing(key, body, info, rules, path, strict, roles)
+        if found is None or found[0] is not info or found[1] is not override:
+            found = self._framing(key, body, info, override, path, strict, roles)
         framing = found[2]
         if framing is None:
             return None
@@ -82,11 +81,10 @@ class PlainChats(Generic[_R]):
                                messages=tuple(map(int.__add__, own["messages"], counts)))  # fmt: skip
         return cast("_R", result)
 
-    def _frozen(self, path: str, info: ModelInfo, rules: FormatRules, strict: bool, roles: list[Any],
-                fields: tuple[tuple[str, Any, type], ...]
+    def _frozen(self, start: tuple[Any, ...], roles: list[Any], fields: tuple[tuple[str, Any, type], ...]
                 ) -> tuple[tuple[Any, ...], _Found[_R] | None]:  # fmt: skip
-        """The key of a body with flat dicts among its fields, and its framing if known; ``()`` if
-        a field or a role cannot be a key."""
+        """The key of a body with flat dicts among its fields (``start``: the key's first items),
+        and its framing if known; ``()`` if a field or a role cannot be a key."""
         flat = []
         for name, value, kind in fields:
             if kind is dict:
@@ -98,23 +96,24 @@ class PlainChats(Generic[_R]):
             flat.append((name, value, kind))
         if not all(type(role) is str for role in roles):
             return (), None
-        key = (path, id(info), id(rules), strict, tuple(roles), tuple(flat))
+        key = (*start, tuple(roles), tuple(flat))
         return key, self._framings.get(key)
 
-    def _framing(self, key: tuple[Any, ...], body: Mapping[str, Any], info: ModelInfo, rules: FormatRules,
-                 path: str, strict: bool, roles: list[Any]) -> _Found[_R]:  # fmt: skip
+    def _framing(self, key: tuple[Any, ...], body: Mapping[str, Any], info: ModelInfo,
+                 override: object | None, path: str, strict: bool, roles: list[Any]
+                 ) -> _Found[_R]:  # fmt: skip
         """Count the framing of a new shape (None: not a plain chat, or one the whole count refuses)."""
         framing: _R | None = None
         plain = all(role in self._roles for role in roles) and all(
-            kind in _SCALARS or kind is dict for _, _, kind in key[5])  # fmt: skip
+            kind in _SCALARS or kind is dict for _, _, kind in key[6])  # fmt: skip
         encoding = info.encoding or ""
         if plain and encoding:
             skeleton = {**body, "messages": [{"role": role, "content": ""} for role in roles]}
             try:
                 framing = self._count_whole(skeleton, info, path, strict)
             except TokenomyError:  # the body counted whole raises its own error
-                return info, rules, None, encoding  # not remembered: errors are raised afresh each time
-        found = (info, rules, framing, encoding)
+                return info, override, None, encoding  # not remembered: errors are raised afresh each time
+        found = (info, override, framing, encoding)
         with self._lock:
             if len(self._framings) >= _MOST_SHAPES:
                 self._framings.clear()

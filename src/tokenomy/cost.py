@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, overload
 
 from tokenomy._args import check_bool
@@ -246,9 +247,32 @@ def _amounts(info: ModelInfo, input_tokens: int, output_tokens: int, cached: int
 
 def _usd_of(info: ModelInfo, input_tokens: int, output_tokens: int, cached: int) -> Decimal:
     """``_estimate(...).usd`` (not batch), without the :class:`Cost`: a guard prices every request
-    and response under ``max_cost_usd``, and needs only the amount."""
-    _, (uncached, cached_usd, output) = _amounts(info, input_tokens, output_tokens, cached, False, [], {})
-    return uncached + cached_usd + output
+    and response under ``max_cost_usd``, and needs only the amount. Counts already in order take
+    a short way to the same sum; any other goes through :func:`_amounts`, which says what is wrong."""
+    if (type(input_tokens) is not int or type(output_tokens) is not int or type(cached) is not int
+            or not 0 <= cached <= input_tokens < MOST or not 0 <= output_tokens < MOST):  # fmt: skip
+        _, (uncached_usd, cached_usd, output_usd) = _amounts(info, input_tokens, output_tokens, cached,
+                                                             False, [], {})  # fmt: skip
+        return uncached_usd + cached_usd + output_usd
+    price, uncached = info.price, input_tokens - cached
+    # the amounts _amounts gives, added in its order (a Decimal's digits depend on both)
+    uncached_usd = _listed(info, price.input, "input") * uncached / MILLION if uncached else _ZERO
+    if cached:
+        rate = price.cached_input if price.cached_input is not None else _listed(info, price.input, "input")
+        cached_usd = rate * cached / MILLION
+    else:
+        cached_usd = _ZERO
+    output_usd = _listed(info, price.output, "output") * output_tokens / MILLION if output_tokens else _ZERO
+    return uncached_usd + cached_usd + output_usd
+
+
+def _listed(info: ModelInfo, rate: Decimal | None, component: str) -> Decimal:
+    if rate is None:
+        raise PriceUnavailableError(info.name, component)
+    return rate
+
+
+_ZERO = Decimal(0)
 
 
 def cost_from_usage(model: str, usage: Any, *, batch: bool = False, as_of: date | None = None) -> Cost:
@@ -281,6 +305,10 @@ def usage_usd(model: str, usage: Any, *, as_of: date | None = None) -> Decimal:
 
 def _usage_tokens(usage: Any) -> tuple[int, int, int, int]:
     """Prompt, output, cached and reasoning tokens of an API usage object, checked."""
+    if type(usage) is dict:
+        plain = _plain_usage_tokens(usage)
+        if plain is not None:
+            return plain
     chat = get(usage, "prompt_tokens") is not None
     names = ("prompt_tokens", "completion_tokens") if chat else ("input_tokens", "output_tokens")
     prompt = _usage_field(usage, names[0], required=True)
@@ -296,6 +324,33 @@ def _usage_tokens(usage: Any) -> tuple[int, int, int, int]:
         if part > whole:
             raise ResultFormatError(f"usage.{within}_details.{key}",
                                     f"{part} is more than {within} ({whole}), which includes it")  # fmt: skip
+    return prompt, completion, cached, reasoning
+
+
+# the usage fields of Chat Completions and of the Responses API: prompt, output and their details
+_USAGE_NAMES = (
+    ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"),
+    ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details"),
+)
+_NO_DETAILS: dict[str, Any] = {}
+
+
+def _plain_usage_tokens(usage: dict[str, Any]) -> tuple[int, int, int, int] | None:
+    """What :func:`_usage_tokens` gives for a usage dict, the way a response's JSON has it, in
+    fewer steps; None when anything is missing or out of order (the checking way then says what)."""
+    names = _USAGE_NAMES[usage.get("prompt_tokens") is None]
+    prompt_name, output_name, prompt_details, output_details = names
+    details, out_details = usage.get(prompt_details) or _NO_DETAILS, usage.get(output_details) or _NO_DETAILS
+    if type(details) is not dict or type(out_details) is not dict:
+        return None
+    prompt, completion = usage.get(prompt_name), usage.get(output_name, 0)
+    cached, reasoning = details.get("cached_tokens", 0), out_details.get("reasoning_tokens", 0)
+    if completion is None or cached is None or reasoning is None:  # null: as good as absent
+        return None
+    if (type(prompt) is not int or type(completion) is not int or type(cached) is not int
+            or type(reasoning) is not int or not 0 <= cached <= prompt < MOST
+            or not 0 <= reasoning <= completion < MOST):  # fmt: skip
+        return None
     return prompt, completion, cached, reasoning
 
 
@@ -365,7 +420,7 @@ def request_usd(request: RequestCount, *, output_tokens: int) -> Decimal:
     Decimal('0.0010225')
     """
     info = _resolve(request.model, request.as_of)
-    if _kind(request)[1]:
+    if _free(request.endpoint):
         return Decimal(0)
     return _usd_of(info, request.tokens, output_tokens, 0)
 
@@ -373,7 +428,14 @@ def request_usd(request: RequestCount, *, output_tokens: int) -> Decimal:
 def _kind(request: RequestCount) -> tuple[str | None, bool]:
     """The request's endpoint kind, and whether its requests are free (``data/endpoints.toml``)."""
     kind: str | None = table("endpoints")["request_counting"].get(request.endpoint)
-    return kind, bool(table("endpoints").get(kind or "", {}).get("free", False))
+    return kind, _free(request.endpoint)
+
+
+@lru_cache(maxsize=64)  # a handful of endpoints
+def _free(endpoint: str) -> bool:
+    """Whether requests to ``endpoint`` are free (``data/endpoints.toml``)."""
+    kind: str = table("endpoints")["request_counting"].get(endpoint) or ""
+    return bool(table("endpoints").get(kind, {}).get("free", False))
 
 
 def default_epochs(examples: int) -> int:

@@ -119,9 +119,11 @@ MessageCount = RequestCount  # the name count_messages returned before count_req
 
 
 def _endpoint(path: str) -> str:
+    paths = table("endpoints")["request_counting"]
+    if type(path) is str and path in paths:
+        return path
     if not isinstance(path, str):
         raise TypeError(f"endpoint must be a str, not {type(path).__name__}")
-    paths = table("endpoints")["request_counting"]
     normal = path if path.startswith("/v1/") else "/v1/" + path.lstrip("/")
     if normal not in paths:
         raise MessageFormatError("endpoint", f"{short(path)} is not one of {sorted(paths)}")
@@ -198,7 +200,7 @@ def _rules_of(info: ModelInfo) -> FormatRules:
 
 
 _CHAT = "/v1/chat/completions"
-_PLAIN = PlainChats(_count_resolved, _rules_of)  # the framings of plain chats met so far
+_PLAIN = PlainChats(_count_resolved)  # the framings of plain chats met so far
 
 
 _PREFLIGHT: dict[tuple[str, str, date, frozenset[str], bool], tuple[str, ...]] = {}

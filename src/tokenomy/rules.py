@@ -169,6 +169,21 @@ def format_name(info: ModelInfo) -> str | None:
     return None
 
 
+def rules_state() -> tuple[int, object | None]:
+    """What :func:`rules_for` answers depend on beyond its arguments and the bundled data: the
+    generation of loaded user rules and the :func:`overridden` block in force (compare it by
+    identity). A memo of counts keyed by it never serves counts made under other rules.
+
+    >>> before = rules_state()
+    >>> with overridden({"formats": {"chatml": {"tokens_per_message": 4}}}):
+    ...     rules_state()[1] is before[1]
+    False
+    >>> rules_state() == before
+    True
+    """
+    return _generation, _override.get()
+
+
 def rules_for(name: str, family: str | None = None) -> FormatRules:
     """The rules of prompt format ``name`` for model ``family`` (built-in, with loaded user rules
     and any :func:`overridden` constants on top).
