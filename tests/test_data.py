@@ -387,10 +387,7 @@ def test_batch_lines_have_four_keys_and_a_method() -> None:
     assert BATCH["lines"]["methods"] and all(m.isupper() for m in BATCH["lines"]["methods"])
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="endpoints.toml has no /v1/videos row"))
-    if p == "/v1/videos" else p for p in BATCH["endpoints"]["supported"]
-])  # fmt: skip
+@pytest.mark.parametrize("path", BATCH["endpoints"]["supported"])
 def test_batch_endpoints_are_known_paths(path: str) -> None:
     """Each endpoint the Batch API takes is a path of endpoints.toml."""
     assert path in PATHS
