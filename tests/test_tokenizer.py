@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,6 +188,17 @@ def test_count_cache_skips_short_strings_on_the_fast_backend() -> None:
     prompt = "You are a concise assistant."
     assert tok.count_cached(prompt) == len(tiktoken_enc("o200k_base").encode_ordinary(prompt))
     assert prompt not in tok._cache
+
+
+@pytest.mark.parametrize("bad", [None, 5, b"You are a concise assistant.", ["text"], {"text": 1}, ("a", "b")])
+def test_count_cached_refuses_what_is_not_text(bad: Any) -> None:
+    """A cached count takes a str only: hashable or not, anything else is a TypeError naming its type,
+    before and after a str is cached."""
+    tok = tokenizer("o200k_base", "tiktoken")
+    for _ in range(2):
+        with pytest.raises(TypeError, match=f"text must be a str, not {type(bad).__name__}"):
+            tok.count_cached(bad)
+        tok.count_cached("You are a concise assistant.")
 
 
 def test_decode_refuses_ids_the_encoding_lacks() -> None:

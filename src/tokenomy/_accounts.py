@@ -20,6 +20,7 @@ from typing import Any
 
 from tokenomy._data import table
 from tokenomy._results import get
+from tokenomy._usage import decode_usage_part
 from tokenomy.cost import usage_usd
 from tokenomy.errors import TokenomyError
 from tokenomy.ledger import NO_TOTALS, Ledger, LedgerEntry, LedgerTotals
@@ -45,14 +46,16 @@ class Ticket:
 
 
 class _Done:
-    """A finished exchange as recorded on the request's path: priced and built later."""
+    """A finished exchange as recorded on the request's path: its usage decoded, priced and built
+    later (``part``: the bytes of a JSON answer's usage, not decoded yet)."""
 
-    __slots__ = ("charged", "cost", "notes", "status", "stream", "ticket", "usage")
+    __slots__ = ("charged", "cost", "notes", "part", "status", "stream", "ticket", "usage")
 
     def __init__(self, ticket: Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
-                 notes: tuple[str, ...]) -> None:  # fmt: skip
+                 notes: tuple[str, ...], part: bytes | None) -> None:  # fmt: skip
         self.ticket, self.status, self.usage, self.stream = ticket, status, usage, stream
-        self.notes = ticket.notes + notes
+        self.notes = ticket.notes + notes if notes else ticket.notes
+        self.part = part
         self.cost: Decimal | None = None
         self.charged: Decimal | None = None
 
@@ -130,9 +133,10 @@ class Accounts:
                 self._reserved -= ticket.worst
 
     def record(self, ticket: Ticket, status: int, usage: dict[str, Any] | None, stream: bool,
-               notes: tuple[str, ...]) -> None:  # fmt: skip
-        """File the exchange and settle the ticket's reservation; priced now only under a cost limit."""
-        done = _Done(ticket, status, usage, stream, notes)
+               notes: tuple[str, ...], part: bytes | None = None) -> None:  # fmt: skip
+        """File the exchange (its usage, or the ``part`` of its body that holds it) and settle the
+        ticket's reservation; decoded and priced now only under a cost limit."""
+        done = _Done(ticket, status, usage, stream, notes, part)
         if self.limit is not None:
             self._price(done)
         with self.lock:
@@ -141,12 +145,16 @@ class Accounts:
             if done.charged is not None:
                 self._spent += done.charged
             self._done.append(done)
-            self._sizes.append(len(ticket.content))
-            self._kept_bytes += len(ticket.content)
+            size = len(ticket.content)
+            self._sizes.append(size)
+            self._kept_bytes += size
             if self.keep is not None and (len(self._sizes) > self.keep or self._kept_bytes > KEPT_BODY_BYTES):
                 self._forget()
 
     def _price(self, done: _Done) -> None:
+        if done.part is not None:
+            done.usage, problems = decode_usage_part(done.part)
+            done.part, done.notes = None, done.notes + problems
         ok, ticket = 200 <= done.status < 300, done.ticket
         if done.usage is not None and ok:
             try:

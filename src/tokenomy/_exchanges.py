@@ -16,7 +16,7 @@ from typing import Any
 from tokenomy._accounts import Accounts, Ticket
 from tokenomy._data import table
 from tokenomy._forwarding import Tee
-from tokenomy._usage import ENCODINGS, UsageReader
+from tokenomy._usage import ENCODINGS, UsageReader, usage_part
 
 # (body, its JSON bytes, endpoint) -> the ticket of what to send
 Admit = Callable[[dict[str, Any], bytes, str], Ticket]
@@ -78,9 +78,12 @@ class Exchanges:
             self.accounts.record(ticket, status, None, sse, ())
         elif encoding not in ENCODINGS:
             self.accounts.record(ticket, status, None, sse, (f"usage not read: {encoding} body",))
+        elif sse:
+            streamed = _Streamed(self.accounts, ticket, status, encoding)
+            tee(response, streamed.reader.feed, streamed.finish)
         else:
-            observer = _Observer(self.accounts, ticket, status, sse, encoding)
-            tee(response, observer.reader.feed, observer.finish)
+            answered = _Answered(self.accounts, ticket, status, encoding)
+            tee(response, answered.chunks.append, answered.finish)
         return response
 
 
@@ -97,27 +100,58 @@ def _loads(content: bytes) -> Any:
 
 
 class _Observer:
-    """Reads one response's usage as it passes, and files the exchange once it ends."""
+    """Files one exchange once its response ends (the first of its two ends: the body read to
+    its end, then closed; or closed early)."""
 
-    __slots__ = ("accounts", "done", "reader", "status", "ticket")
+    __slots__ = ("accounts", "done", "encoding", "status", "ticket")
 
-    def __init__(self, accounts: Accounts, ticket: Ticket, status: int, sse: bool, encoding: str) -> None:
-        self.accounts, self.ticket, self.status, self.done = accounts, ticket, status, False
-        self.reader = UsageReader(stream=sse, encoding=encoding)
+    def __init__(self, accounts: Accounts, ticket: Ticket, status: int, encoding: str) -> None:
+        self.accounts, self.ticket, self.status, self.encoding = accounts, ticket, status, encoding
+        self.done = False
+
+    def _first(self) -> bool:
+        """True the first time the response ends (not again when it is closed after)."""
+        with self.accounts.lock:
+            first, self.done = not self.done, True
+        return first
+
+
+class _Answered(_Observer):
+    """A JSON response: its chunks are kept as they pass; at its end only the part holding its
+    usage is filed, decoded when the exchange is priced or the ledger read."""
+
+    __slots__ = ("chunks",)
+    chunks: list[bytes]
+
+    def __init__(self, accounts: Accounts, ticket: Ticket, status: int, encoding: str) -> None:
+        self.accounts, self.ticket, self.status, self.encoding = accounts, ticket, status, encoding
+        self.done, self.chunks = False, []
 
     def finish(self, complete: bool) -> None:
-        if self.done:  # the usual second call (the stream ended, then was closed)
+        if not self.done and self._first():
+            part, notes = usage_part(self.chunks, self.encoding, complete)
+            self.chunks = []
+            self.accounts.record(self.ticket, self.status, None, False, notes, part)
+
+
+class _Streamed(_Observer):
+    """An event stream: read event by event for the last usage object."""
+
+    __slots__ = ("reader",)
+
+    def __init__(self, accounts: Accounts, ticket: Ticket, status: int, encoding: str) -> None:
+        super().__init__(accounts, ticket, status, encoding)
+        self.reader = UsageReader(stream=True, encoding=encoding)
+
+    def finish(self, complete: bool) -> None:
+        if self.done or not self._first():
             return
-        with self.accounts.lock:
-            if self.done:
-                return
-            self.done = True
         usage, notes = self.reader.result(complete)
-        if usage is None and not notes and self.reader.stream:
+        if usage is None and not notes:
             option = table("endpoints")["request_output"][_kind(self.ticket.endpoint)].get("stream_usage")
             if option is not None:
                 notes = (f"a stream reports usage only with {option}",)
-        self.accounts.record(self.ticket, self.status, usage, self.reader.stream, notes)
+        self.accounts.record(self.ticket, self.status, usage, True, notes)
 
 
 def _kind(endpoint: str) -> str:

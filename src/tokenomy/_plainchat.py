@@ -60,12 +60,15 @@ class PlainChats(Generic[_R]):
             contents.append(content)
         generation, override = rules_state()
         # every field but the contents, types included (True == 1 == 1.0 count apart)
-        fields = tuple([(name, value, type(value)) for name, value in body.items() if name != "messages"])
+        names, values = tuple(body), [*body.values()]
+        values[names.index("messages")] = None  # the messages are keyed by their roles alone
+        kinds = tuple(map(type, values))
+        start = (path, id(info), generation, id(override), strict)
         try:
-            key: tuple[Any, ...] = (path, id(info), generation, id(override), strict, tuple(roles), fields)
+            key: tuple[Any, ...] = (*start, tuple(roles), names, tuple(values), kinds)
             found = self._framings.get(key)
         except TypeError:  # a dict among the fields (stream_options), or an unhashable role
-            key, found = self._frozen(key[:5], roles, fields)
+            key, found = self._frozen(start, roles, names, values, kinds)
             if not key:
                 return None
         if found is None or found[0] is not info or found[1] is not override:
@@ -81,22 +84,22 @@ class PlainChats(Generic[_R]):
                                messages=tuple(map(int.__add__, own["messages"], counts)))  # fmt: skip
         return cast("_R", result)
 
-    def _frozen(self, start: tuple[Any, ...], roles: list[Any], fields: tuple[tuple[str, Any, type], ...]
-                ) -> tuple[tuple[Any, ...], _Found[_R] | None]:  # fmt: skip
+    def _frozen(self, start: tuple[Any, ...], roles: list[Any], names: tuple[str, ...], values: list[Any],
+                kinds: tuple[type, ...]) -> tuple[tuple[Any, ...], _Found[_R] | None]:  # fmt: skip
         """The key of a body with flat dicts among its fields (``start``: the key's first items),
         and its framing if known; ``()`` if a field or a role cannot be a key."""
         flat = []
-        for name, value, kind in fields:
+        for value, kind in zip(values, kinds, strict=True):
             if kind is dict:
                 if not all(type(v) in _SCALARS for v in value.values()):
                     return (), None
                 value = tuple((k, v, type(v)) for k, v in value.items())
             elif kind not in _SCALARS:  # a list (tools) or an object: not a plain chat
                 return (), None
-            flat.append((name, value, kind))
+            flat.append(value)
         if not all(type(role) is str for role in roles):
             return (), None
-        key = (*start, tuple(roles), tuple(flat))
+        key = (*start, tuple(roles), names, tuple(flat), kinds)
         return key, self._framings.get(key)
 
     def _framing(self, key: tuple[Any, ...], body: Mapping[str, Any], info: ModelInfo,
@@ -105,7 +108,7 @@ class PlainChats(Generic[_R]):
         """Count the framing of a new shape (None: not a plain chat, or one the whole count refuses)."""
         framing: _R | None = None
         plain = all(role in self._roles for role in roles) and all(
-            kind in _SCALARS or kind is dict for _, _, kind in key[6])  # fmt: skip
+            kind in _SCALARS or kind is dict for kind in key[-1])  # fmt: skip
         encoding = info.encoding or ""
         if plain and encoding:
             skeleton = {**body, "messages": [{"role": role, "content": ""} for role in roles]}

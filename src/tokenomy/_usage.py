@@ -1,8 +1,10 @@
 """Reads an API response's ``usage`` from its bytes as they pass: :class:`UsageReader`.
 
-A JSON body is kept until it ends and its usage object decoded alone; an event stream keeps only
-its last ``data:`` line holding a usage object (the final chat chunk, or ``response.completed``
-and its kin, which nest it under ``response``). gzip and deflate bodies are decoded with zlib.
+A JSON body is kept until it ends, cut to the part from its last ``"usage"`` key
+(:func:`usage_part`), and that part decoded alone (:func:`decode_usage_part`; a guard decodes it
+only when its ledger is read). An event stream keeps only its last ``data:`` line holding a usage
+object (the final chat chunk, or ``response.completed`` and its kin, which nest it under
+``response``). gzip and deflate bodies are decoded with zlib.
 """
 
 from __future__ import annotations
@@ -43,28 +45,32 @@ class UsageReader:
     ({'prompt_tokens': 4, 'total_tokens': 4}, ())
     """
 
-    __slots__ = ("_buffer", "_decoder", "_line", "_problem", "ended", "stream")
+    __slots__ = ("_buffer", "_chunks", "_decoder", "_encoding", "_line", "_problem", "ended", "stream")
 
     def __init__(self, *, stream: bool, encoding: str = "identity") -> None:
         self.stream = stream
         factory = _DECODERS[encoding]  # KeyError for an encoding outside ENCODINGS
-        self._decoder = factory() if factory is not None else None
+        self._encoding = encoding
+        self._decoder = factory() if factory is not None and stream else None
         self._buffer = bytearray()
+        self._chunks: list[bytes] = []  # a JSON body's chunks as received, decoded at its end
         self._line: bytes | None = None
         self._problem: str | None = None
         self.ended = False  # a chat stream's "data: [DONE]" went past
 
     def feed(self, chunk: bytes) -> None:
         """Read one chunk of the body as received (still encoded)."""
+        if not self.stream:
+            self._chunks.append(chunk)
+            return
         if self._problem is not None:
             return
         try:
             self._buffer += self._decoder.decompress(chunk) if self._decoder is not None else chunk
-            if self.stream:
-                end = self._buffer.rfind(b"\n")
-                if end >= 0:
-                    self._scan(bytes(self._buffer[:end]))
-                    del self._buffer[: end + 1]
+            end = self._buffer.rfind(b"\n")
+            if end >= 0:
+                self._scan(bytes(self._buffer[:end]))
+                del self._buffer[: end + 1]
         except Exception as exc:  # the caller's response matters more than its usage
             self._problem = f"usage not read: {exc!r}"
             self._buffer.clear()
@@ -81,13 +87,15 @@ class UsageReader:
     def result(self, complete: bool) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
         """The usage object (None without one) and what went wrong; ``complete`` says whether the
         body was read to its end."""
+        if not self.stream:
+            part, problems = usage_part(self._chunks, self._encoding, complete)
+            self._chunks = []
+            return decode_usage_part(part) if not problems else (None, problems)
         usage = None
         try:
-            if self._problem is None and self.stream:
+            if self._problem is None:
                 self._scan(bytes(self._buffer))
                 usage = None if self._line is None else _usage_of(json.loads(self._line[5:]))
-            elif self._problem is None and complete:
-                usage = _json_usage(bytes(self._buffer))
         except Exception as exc:
             self._problem = f"usage not read: {exc!r}"
         self._buffer = bytearray()
@@ -96,6 +104,43 @@ class UsageReader:
         if usage is None and not (complete or self.ended):
             return None, ("the response was closed before its usage arrived",)
         return usage, ()
+
+
+def usage_part(chunks: list[bytes], encoding: str, complete: bool) -> tuple[bytes | None, tuple[str, ...]]:
+    """A JSON body's usage, first step: from the body's ``chunks`` as received (``encoding``: its
+    content-encoding), the bytes from its last ``"usage"`` key (None: it has none) and what went
+    wrong. The part is small whatever the body's size, and :func:`decode_usage_part` decodes it.
+
+    >>> usage_part([b'{"id": "x", "usa', b'ge": {"prompt_tokens": 4}}'], "identity", True)
+    (b'"usage": {"prompt_tokens": 4}}', ())
+    >>> usage_part([b'{"id": "x"'], "identity", False)
+    (None, ('the response was closed before its usage arrived',))
+    """
+    try:
+        data = b"".join(chunks)
+        factory = _DECODERS[encoding]
+        if factory is not None:
+            data = factory().decompress(data)
+    except Exception as exc:  # the caller's response matters more than its usage
+        return None, (f"usage not read: {exc!r}",)
+    if not complete:
+        return None, ("the response was closed before its usage arrived",)
+    at = data.rfind(b'"usage"')
+    return (data[at:] if at >= 0 else None), ()
+
+
+def decode_usage_part(part: bytes | None) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    """The usage object of a part :func:`usage_part` cut (None: none) and what went wrong.
+
+    >>> decode_usage_part(b'"usage": {"prompt_tokens": 4}}')
+    ({'prompt_tokens': 4}, ())
+    """
+    if part is None:
+        return None, ()
+    try:
+        return _json_usage(part), ()
+    except Exception as exc:
+        return None, (f"usage not read: {exc!r}",)
 
 
 def _json_usage(data: bytes) -> dict[str, Any] | None:

@@ -233,9 +233,10 @@ class Guard:
     def _assess(self, body: dict[str, Any], path: str
                 ) -> tuple[RequestCount, Decimal | None, RequestOverBudgetError | None]:  # fmt: skip
         """Count ``body``; the first token limit it breaks; its worst-case cost (with max_cost_usd)."""
-        count = count_request(body, endpoint=path, as_of=self.as_of)
+        accounts = self._accounts
+        count = count_request(body, endpoint=path, as_of=accounts.as_of)
         info, kind, rules, cap_fields = _endpoint_rules(count.model, count.as_of, count.endpoint)
-        window, error, output = info.context_window, None, 0
+        window, error, output, limit = info.context_window, None, 0, accounts.limit
         if not rules.get("output", True):  # input only: each input within the window
             largest = max(count.messages, default=0)
             most = table("endpoints").get(kind, {}).get("max_request_tokens")
@@ -251,7 +252,11 @@ class Guard:
                     "limit per request. Nothing was sent: send the inputs in smaller batches.",
                     count, body)  # fmt: skip
         else:
-            cap = next((body[f] for f in cap_fields if body.get(f) is not None), None)
+            cap = None
+            for field in cap_fields:
+                cap = body.get(field)
+                if cap is not None:
+                    break
             cap = cap if isinstance(cap, int) else None  # count_request has checked the field
             requested = cap if cap is not None else self._reserve(info)
             per_prompt = rules.get("per_prompt", False)  # a list of prompts, each answered alone
@@ -263,7 +268,7 @@ class Guard:
                     f"tokens {said} = {prompt + requested:,}, over the {window:,}-token context window. "
                     "Nothing was sent: set a smaller max_tokens, shorten the prompt (tokenomy.Budget.fit), "
                     "or choose a model with a larger window.", count, body)  # fmt: skip
-            if self.max_cost_usd is not None:
+            if limit is not None:
                 room = None if window is None else max(0, window - prompt)
                 bounds = [b for b in (cap, info.max_output_tokens, room) if b is not None]
                 prompts = len(count.messages) if per_prompt else 1
@@ -274,7 +279,7 @@ class Guard:
                 f"{_what(count)}: {count.tokens:,} prompt tokens{_estimated(count)}, over max_prompt_tokens="
                 f"{self.max_prompt_tokens:,}. Nothing was sent: shorten the prompt (tokenomy.Budget.fit) "
                 "or raise max_prompt_tokens.", count, body)  # fmt: skip
-        if self.max_cost_usd is None or error is not None:
+        if limit is None or error is not None:
             return count, None, error
         if output < 0:
             raise BudgetError(f"{_what(count)}: the registry knows no window or output cap for "

@@ -92,15 +92,18 @@ class Tokenizer(Encoder):
         >>> tok.count_cached(prompt) == tok.count_cached(prompt) == tok.count(prompt)
         True
         """
+        cache = self._cache
+        try:
+            hit = cache.get(text)  # only str keys are kept: a hit is a str
+        except TypeError:  # unhashable, so not a str
+            hit = None
+        if hit is not None:
+            cache.move_to_end(text)
+            return hit
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if len(text) < (_CACHE_MIN_CHARS if self._fast is not None else _CACHE_MIN_CHARS_TIKTOKEN):
             return self.count(text)
-        cache = self._cache
-        hit = cache.get(text)
-        if hit is not None:
-            cache.move_to_end(text)
-            return hit
         n = self.count(text)
         with self._lock:
             cache[text] = n
