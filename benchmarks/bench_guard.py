@@ -4,6 +4,11 @@ The server (tests/openai_server.py) runs in a child process so it does not share
 GIL, and bills a fixed usage so no counting happens on its side. Target: guarded medians within
 5% of the unwrapped ones. On a busy machine, ``python -m benchmarks.bench_guard [N]`` times the
 clients in alternation, N round trips each, so that load falls on all of them alike.
+
+``python -m benchmarks.bench_guard --client KIND N`` only makes N round trips with one client
+(after 100 to warm up, and with what they made frozen out of the garbage collector's walks), to
+run under ``valgrind --tool=callgrind``: the instructions of N round trips minus those of 0, over
+N, are a client's cost per round trip whatever the machine's load (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -124,5 +129,21 @@ def interleaved(rounds: int) -> None:
                   f"ratio {median / base:.3f}  paired +{paired / base:.1%}")
 
 
+def rounds_only(kind: str, rounds: int) -> None:
+    """``rounds`` round trips of one client after 100 to warm up, for callgrind to count."""
+    import gc
+
+    for url in _server():
+        client, chat = _client(url, kind), chats()
+        for i in range(100 + rounds):
+            if i == 100:
+                gc.collect()
+                gc.freeze()  # a full collection then walks only what the counted rounds made
+            client.chat.completions.create(model="gpt-4o-mini", messages=next(chat), max_tokens=60)
+
+
 if __name__ == "__main__":
-    interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    if sys.argv[1:2] == ["--client"]:
+        rounds_only(sys.argv[2], int(sys.argv[3]))
+    else:
+        interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
