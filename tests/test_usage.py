@@ -10,7 +10,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokenomy._usage import ENCODINGS, UsageReader
+from tokenomy._usage import ENCODINGS, UsageReader, usage_part
 
 CHAT_USAGE = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12,
               "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
@@ -64,3 +64,23 @@ def test_missing_or_cut_short() -> None:
     assert read(b"data: {\"choices\": []}\n\ndata: [DONE]\n\n", [], True, complete=False) == (None, ())
     assert read(b'{"object": "list", "usage": null}', [], False) == (None, ())
     assert read(b'{"usage": {"prompt_tokens"', [], False)[1][0].startswith("usage not read")
+
+
+def test_an_answer_s_usage_is_kept_small_until_read() -> None:
+    """A guard keeps a JSON answer's usage as its few bytes until the ledger is read; an answer with
+    much after its usage is decoded at once, so no ledger holds the rest of a body."""
+    from datetime import date
+
+    from tokenomy._accounts import Accounts, Ticket
+
+    accounts = Accounts(None, date(2025, 1, 1), keep=10)
+    usage = {"prompt_tokens": 4, "completion_tokens": 2}
+    small = json.dumps({"id": "a", "usage": usage, "service_tier": "default"}).encode()
+    large = json.dumps({"id": "b", "usage": usage, "padding": "x" * 10_000}).encode()
+    for body in (small, large):
+        part, notes = usage_part([body[:7], body[7:]], "identity", True)
+        ticket = Ticket("/v1/chat/completions", b"{}", "gpt-4o-mini-2024-07-18", None, None, False)
+        accounts.record(ticket, 200, None, False, notes, part)
+    kept = [len(done.part) if done.part is not None else None for done in accounts._done]
+    assert kept[0] is not None and kept[0] < 100 and kept[1] is None
+    assert [entry.usage for entry in accounts.ledger().entries] == [usage, usage]

@@ -27,6 +27,8 @@ from tokenomy.ledger import NO_TOTALS, Ledger, LedgerEntry, LedgerTotals
 from tokenomy.requests import RequestCount
 
 KEPT_BODY_BYTES = 16 << 20  # request bodies a bounded ledger keeps, in all
+# a JSON answer's usage is kept undecoded (from its "usage" key to the body's end) up to this size
+_KEPT_PART_BYTES = 4096
 
 
 class Ticket:
@@ -136,6 +138,9 @@ class Accounts:
                notes: tuple[str, ...], part: bytes | None = None) -> None:  # fmt: skip
         """File the exchange (its usage, or the ``part`` of its body that holds it) and settle the
         ticket's reservation; decoded and priced now only under a cost limit."""
+        if part is not None and len(part) > _KEPT_PART_BYTES:  # much follows the usage: read it now
+            usage, problems = decode_usage_part(part)
+            part, notes = None, notes + problems
         done = _Done(ticket, status, usage, stream, notes, part)
         if self.limit is not None:
             self._price(done)

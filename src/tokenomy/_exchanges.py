@@ -124,6 +124,7 @@ class _Answered(_Observer):
     chunks: list[bytes]
 
     def __init__(self, accounts: Accounts, ticket: Ticket, status: int, encoding: str) -> None:
+        # the base's fields set here, not through super(): one call less on every answer's path
         self.accounts, self.ticket, self.status, self.encoding = accounts, ticket, status, encoding
         self.done, self.chunks = False, []
 
