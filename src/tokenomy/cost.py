@@ -152,18 +152,10 @@ def _usd(amount: Decimal) -> str:
 
 def _rate(info: ModelInfo, component: str, batch: bool, notes: list[str]) -> Decimal:
     """Price per 1M tokens for ``component`` ("input", "cached_input" or "output")."""
-    price = info.price
-    base: Decimal | None = getattr(price, component)
-    if component == "cached_input" and base is None:
-        if price.input is None:
-            raise PriceUnavailableError(info.name, "input")
-        notes.append("no cached-input price: cached tokens priced at the input rate")
-        base = price.input
-    if base is None:
-        raise PriceUnavailableError(info.name, component)
+    base = _listed_rate(info, component, notes)
     if not batch:
         return base
-    listed = getattr(price, f"batch_{component}", None)
+    listed = getattr(info.price, f"batch_{component}", None)
     if listed is not None:
         return Decimal(listed)
     discount = Decimal(str(table("pricing")["batch"]["discount"]))
@@ -254,22 +246,28 @@ def _usd_of(info: ModelInfo, input_tokens: int, output_tokens: int, cached: int)
         _, (uncached_usd, cached_usd, output_usd) = _amounts(info, input_tokens, output_tokens, cached,
                                                              False, [], {})  # fmt: skip
         return uncached_usd + cached_usd + output_usd
-    price, uncached = info.price, input_tokens - cached
+    uncached = input_tokens - cached
     # the amounts _amounts gives, added in its order (a Decimal's digits depend on both)
-    uncached_usd = _listed(info, price.input, "input") * uncached / MILLION if uncached else _ZERO
-    if cached:
-        rate = price.cached_input if price.cached_input is not None else _listed(info, price.input, "input")
-        cached_usd = rate * cached / MILLION
-    else:
-        cached_usd = _ZERO
-    output_usd = _listed(info, price.output, "output") * output_tokens / MILLION if output_tokens else _ZERO
+    uncached_usd = _listed_rate(info, "input", None) * uncached / MILLION if uncached else _ZERO
+    cached_usd = _listed_rate(info, "cached_input", None) * cached / MILLION if cached else _ZERO
+    output_usd = _listed_rate(info, "output", None) * output_tokens / MILLION if output_tokens else _ZERO
     return uncached_usd + cached_usd + output_usd
 
 
-def _listed(info: ModelInfo, rate: Decimal | None, component: str) -> Decimal:
-    if rate is None:
+def _listed_rate(info: ModelInfo, component: str, notes: list[str] | None) -> Decimal:
+    """The listed price per 1M tokens for ``component`` (cached input without a price of its own
+    at the input price, with a note in ``notes``); PriceUnavailableError when there is none."""
+    price = info.price
+    base: Decimal | None = getattr(price, component)
+    if component == "cached_input" and base is None:
+        if price.input is None:
+            raise PriceUnavailableError(info.name, "input")
+        if notes is not None:
+            notes.append("no cached-input price: cached tokens priced at the input rate")
+        base = price.input
+    if base is None:
         raise PriceUnavailableError(info.name, component)
-    return rate
+    return base
 
 
 _ZERO = Decimal(0)
