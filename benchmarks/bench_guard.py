@@ -9,6 +9,11 @@ clients in alternation, N round trips each, so that load falls on all of them al
 (after 100 to warm up, and with what they made frozen out of the garbage collector's walks), to
 run under ``valgrind --tool=callgrind``: the instructions of N round trips minus those of 0, over
 N, are a client's cost per round trip whatever the machine's load (benchmarks/README.md).
+
+``python -m benchmarks.bench_guard --cold N`` times counting a new question where the guard counts
+it (inside the round trip, once the SDK has built the request: an httpx request hook of an
+unwrapped client), then a second new one right after, against the same counts in a loop without
+network: what the caches the round trip leaves cost the count.
 """
 
 from __future__ import annotations
@@ -109,24 +114,28 @@ def test_streamed_round_trip(benchmark, server_url: str, kind: str) -> None:  # 
 
 def interleaved(rounds: int) -> None:
     """Print each client's median round trip and its ratio to the unwrapped one, timed in turn, and
-    the median of each round's own difference (guarded minus unwrapped, the same moment's load)."""
+    the median of each round's own difference (guarded minus unwrapped, the same moment's load),
+    and the ratio of their median CPU times (this thread's: time on the CPU, not waiting)."""
     for url in _server():
         clients = {kind: _client(url, kind) for kind in KINDS}
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
         chat = {kind: chats(f"-{n}") for n, kind in enumerate(KINDS)}  # the same length, their own text
+        cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}  # this thread's CPU time
         for i in range(rounds + 50):
             for kind in KINDS if i % 2 else KINDS[::-1]:
                 messages = next(chat[kind])
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.thread_time()
                 clients[kind].chat.completions.create(model="gpt-4o-mini", messages=messages, max_tokens=60)
                 if i >= 50:  # the first 50 warm connections and caches
+                    cpu[kind].append(time.thread_time() - start_cpu)
                     times[kind].append(time.perf_counter() - start)
-        base = statistics.median(times["unwrapped"])
+        base, base_cpu = statistics.median(times["unwrapped"]), statistics.median(cpu["unwrapped"])
         for kind in KINDS:
             median = statistics.median(times[kind])
             paired = statistics.median(t - u for t, u in zip(times[kind], times["unwrapped"], strict=True))
             print(f"{kind:24} median {median * 1e3:7.3f} ms  min {min(times[kind]) * 1e3:7.3f} ms  "
-                  f"ratio {median / base:.3f}  paired +{paired / base:.1%}")
+                  f"ratio {median / base:.3f}  paired +{paired / base:.1%}  "
+                  f"CPU ratio {statistics.median(cpu[kind]) / base_cpu:.3f}")
 
 
 def rounds_only(kind: str, rounds: int) -> None:
@@ -142,8 +151,43 @@ def rounds_only(kind: str, rounds: int) -> None:
             client.chat.completions.create(model="gpt-4o-mini", messages=next(chat), max_tokens=60)
 
 
+def cold(rounds: int) -> None:
+    """Print the medians and minimums of counting a new question inside a round trip, a second
+    one right after, and the same in a loop without network (``rounds`` each)."""
+    from tokenomy import encoding_for
+
+    count = encoding_for("gpt-4o-mini").count  # the guard's count of a message it has not met
+    texts = (chat[1]["content"] for chat in chats("-cold"))
+    inside: dict[str, list[float]] = {"first count in a round trip": [], "second, right after": []}
+
+    def hook(request: Any) -> None:
+        for times in inside.values():
+            text = next(texts)
+            start = time.perf_counter()
+            count(text)
+            times.append(time.perf_counter() - start)
+
+    for url in _server():
+        http = openai.DefaultHttpxClient(event_hooks={"request": [hook]})  # the SDK's own defaults
+        client = openai.OpenAI(api_key="sk-bench", base_url=url, max_retries=0, http_client=http)
+        chat = chats()
+        for _ in range(rounds + 50):
+            client.chat.completions.create(model="gpt-4o-mini", messages=next(chat), max_tokens=60)
+    loop = []
+    for _ in range(rounds + 50):
+        text = next(texts)
+        start = time.perf_counter()
+        count(text)
+        loop.append(time.perf_counter() - start)
+    for name, times in [*inside.items(), ("in a loop without network", loop)]:
+        times = times[50:]  # the first 50 warm connections and caches
+        print(f"{name:28} median {statistics.median(times) * 1e6:6.1f} µs  min {min(times) * 1e6:6.1f} µs")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
         rounds_only(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1:2] == ["--cold"]:
+        cold(int(sys.argv[2]))
     else:
         interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
