@@ -148,9 +148,9 @@ def _cookbook_count() -> Callable[[dict[str, Any]], int]:
     encode = load_encoding(resolve(MODEL, AS_OF).encoding or "o200k_base").encode
 
     def count(body: dict[str, Any]) -> int:
-        tokens = 3  # every reply is primed with <|start|>assistant<|message|>
+        tokens = 3  # the tokens that open the assistant's answer
         for message in body["messages"]:
-            tokens += 3  # <|start|>{role}<|message|> ... <|end|>
+            tokens += 3  # each message's own framing around its role and content
             for value in message.values():
                 tokens += len(encode(value))
         return tokens
@@ -188,8 +188,8 @@ def interleaved(rounds: int) -> None:
     """Print each client's median round trip and its ratio to the unwrapped one, timed in turn; the
     median of each round's own difference (the same moment's load) over the unwrapped median, from
     the unwrapped round trip and from the one that does the same by hand with tokenomy (what the
-    guard adds beyond the counting and pricing a pre-flight check makes anyway); and the ratio of their median CPU times
-    (this thread's: time on the CPU, not waiting)."""
+    guard adds beyond the counting and pricing a pre-flight check makes anyway); and the ratio of
+    their median CPU times (this thread's: time on the CPU, not waiting)."""
     for url in _server():
         clients = {kind: _caller(url, kind) for kind in KINDS}
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
