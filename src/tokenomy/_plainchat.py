@@ -12,7 +12,7 @@ other shape (tools, a response format, content parts, names, non-scalar fields) 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 from tokenomy._data import table
@@ -28,6 +28,12 @@ _Found: TypeAlias = "tuple[ModelInfo, object | None, _R | None, str]"
 _MOST_SHAPES = 4096  # shapes remembered before the memo starts again (bounded memory)
 # field values a plain chat's framing is keyed by (a dict of them too: stream_options)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def skeleton(body: Mapping[str, Any], roles: Iterable[Any]) -> dict[str, Any]:
+    """``body`` with every message's content emptied: its count is the framing of each body of the
+    same shape (the same roles and other fields), whatever their contents."""
+    return {**body, "messages": [{"role": role, "content": ""} for role in roles]}
 
 
 class PlainChats(Generic[_R]):
@@ -111,9 +117,8 @@ class PlainChats(Generic[_R]):
             kind in _SCALARS or kind is dict for kind in key[-1])  # fmt: skip
         encoding = info.encoding or ""
         if plain and encoding:
-            skeleton = {**body, "messages": [{"role": role, "content": ""} for role in roles]}
             try:
-                framing = self._count_whole(skeleton, info, path, strict)
+                framing = self._count_whole(skeleton(body, roles), info, path, strict)
             except TokenomyError:  # the body counted whole raises its own error
                 return info, override, None, encoding  # not remembered: errors are raised afresh each time
         found = (info, override, framing, encoding)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokenomy._data import table
+from tokenomy._plainchat import skeleton
 from tokenomy.datasets.lines import BIG_FLOAT, FATAL, Spec, Windows, decoded, line_problem, parse, short
 from tokenomy.datasets.stats import DatasetStats, Tally, duplicate_message, id_key
 from tokenomy.errors import DatasetError
@@ -319,10 +320,10 @@ class BatchLines:
     def framing(self, key: Any, body: dict[str, Any], url: str, model: str,
                 roles: list[str]) -> tuple[int, str, int, tuple[str, ...], BaseException | None]:  # fmt: skip
         """count_request of ``body`` with every content emptied (or the error it raises)."""
-        skeleton = {**body, "model": model, "messages": [{"role": r, "content": ""} for r in roles]}
+        emptied = {**skeleton(body, roles), "model": model}
         found: tuple[int, str, int, tuple[str, ...], BaseException | None]
         try:
-            counted = count_request(skeleton, endpoint=url, as_of=self.spec.as_of)
+            counted = count_request(emptied, endpoint=url, as_of=self.spec.as_of)
         except FATAL:
             raise
         except Exception as error:
